@@ -1,0 +1,34 @@
+# Two commands set up everything on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_OUT ?= build/demo
+
+.PHONY: demo test install lock clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/rootstock catalog validate
+	$(BIN)/rootstock run catalog/runs/demo.yaml --output $(DEMO_OUT) --overwrite
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 tests
+
+# Re-pin after changing pyproject.toml: resolve in a scratch venv, freeze everything.
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ echo "# Every transitive dependency pinned (pip freeze of a clean 'make' venv, Python 3.11)."; \
+	  echo "# Regenerate: make lock"; \
+	  build/lock-venv/bin/pip freeze --exclude-editable | grep -vi '^rootstock'; } > constraints.txt
+	rm -rf build/lock-venv
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,130 @@
+"""Load and validate a catalogue directory (one YAML file per source)."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from catalog.registry import LanguageRegistry, load_registry
+from catalog.schema import CatalogError, SourceEntry
+
+DEFAULT_CATALOG = Path(__file__).parent
+
+
+@dataclass
+class Catalog:
+    root: Path
+    entries: dict[str, SourceEntry] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def __getitem__(self, uid: str) -> SourceEntry:
+        return self.entries[uid]
+
+    def select(self, uids: list[str] | str) -> list[SourceEntry]:
+        if uids == "all" or uids == ["all"]:
+            return [self.entries[uid] for uid in sorted(self.entries)]
+        missing = [uid for uid in uids if uid not in self.entries]
+        if missing:
+            raise CatalogError(
+                [(str(self.root), "sources", f"no catalogue entry for {uid!r}") for uid in missing]
+            )
+        return [self.entries[uid] for uid in uids]
+
+    def resolve_paths(self, uid: str) -> list[str]:
+        """Connector paths made absolute: relative ones are relative to the entry file."""
+        base = self.files[uid].parent
+        return [resolve_path(p, base) for p in self.entries[uid].connector.paths]
+
+
+def is_url(path: str) -> bool:
+    return "://" in path
+
+
+def resolve_path(path: str, base: Path) -> str:
+    if is_url(path):
+        return path
+    path = os.path.expanduser(path)
+    return os.path.normpath(path if os.path.isabs(path) else os.path.join(base, path))
+
+
+def _sources_dir(root: Path) -> Path:
+    return root / "sources" if (root / "sources").is_dir() else root
+
+
+def _field(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(entry)"
+
+
+def _check_entry(entry: SourceEntry, file: Path, registry: LanguageRegistry) -> list[tuple[str, str, str]]:
+    from sources.connectors import check_connector  # connectors own their option schemas
+
+    problems = []
+    if entry.uid != file.stem:
+        problems.append((str(file), "uid", f"{entry.uid!r} must equal the file name {file.stem!r}"))
+    for i, code in enumerate(entry.languages):
+        if code not in registry:
+            hint = registry.resolve(code)
+            reason = f"{code!r} is not a registry code" + (f" (did you mean {hint!r}?)" if hint else "")
+            problems.append((str(file), f"languages.{i}", reason))
+    for fld, reason in check_connector(entry.connector):
+        problems.append((str(file), f"connector.{fld}", reason))
+    for i, path in enumerate(entry.connector.paths):
+        resolved = resolve_path(path, file.parent)
+        if not is_url(path) and not glob.glob(resolved):
+            problems.append((str(file), f"connector.paths.{i}", f"{resolved} matches no file"))
+    return problems
+
+
+def load_catalog(root: str | Path = DEFAULT_CATALOG, *, check_files: bool = True) -> Catalog:
+    """Load every entry under ROOT/sources (or ROOT itself); raise CatalogError listing all problems."""
+    catalog, problems = _load(Path(root), check_files=check_files)
+    if problems:
+        raise CatalogError(problems)
+    return catalog
+
+
+def validate_catalog(root: str | Path = DEFAULT_CATALOG) -> tuple[Catalog, list[tuple[str, str, str]]]:
+    return _load(Path(root), check_files=True)
+
+
+def _load(root: Path, *, check_files: bool) -> tuple[Catalog, list[tuple[str, str, str]]]:
+    registry = load_registry()
+    root = root.resolve()
+    catalog = Catalog(root=root)
+    problems: list[tuple[str, str, str]] = []
+    directory = _sources_dir(root)
+    if not directory.is_dir():
+        return catalog, [(str(root), "(catalogue)", "no such directory")]
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+    if not files:
+        problems.append((str(directory), "(catalogue)", "no *.yaml entries found"))
+    for file in files:
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as err:
+            problems.append((str(file), "(file)", f"not valid YAML: {err}"))
+            continue
+        if not isinstance(data, dict):
+            problems.append((str(file), "(file)", "must be a YAML mapping"))
+            continue
+        try:
+            entry = SourceEntry.model_validate(data)
+        except ValidationError as err:
+            for e in err.errors():
+                problems.append((str(file), _field(e["loc"]), e["msg"]))
+            continue
+        entry_problems = _check_entry(entry, file, registry)
+        if not check_files:
+            entry_problems = [p for p in entry_problems if not p[2].endswith("matches no file")]
+        problems.extend(entry_problems)
+        if entry.uid in catalog.entries:
+            problems.append((str(file), "uid", f"{entry.uid!r} already defined in {catalog.files[entry.uid]}"))
+            continue
+        catalog.entries[entry.uid] = entry
+        catalog.files[entry.uid] = file
+    return catalog, problems

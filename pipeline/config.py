@@ -1,0 +1,112 @@
+"""The run config: what to read, which stages to apply with which settings, where to write.
+
+Strict on purpose (unknown keys are errors): a typo in a threshold must not silently run
+with the default, because the config is what the manifest records as "how this was made".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from catalog.loader import resolve_path
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StageSettings(Strict):
+    """Settings shared by every stage; each stage's own model extends this."""
+
+    enabled: bool = False
+
+
+class StagesConfig(Strict):
+    """The stages, in the order they run. Later issues give each its own settings model."""
+
+    langid: StageSettings = StageSettings()
+    quality: StageSettings = StageSettings()
+    dedup: StageSettings = StageSettings()
+    pii: StageSettings = StageSettings()
+
+
+class ShardsConfig(Strict):
+    max_rows: int | None = Field(100_000, gt=0)
+    max_bytes: int | None = Field(256 * 1024 * 1024, gt=0, description="UTF-8 bytes of text per shard")
+    row_group_rows: int = Field(10_000, gt=0)
+    compression: str = "zstd"
+    compression_level: int | None = None
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> ShardsConfig:
+        if self.max_rows is None and self.max_bytes is None:
+            raise ValueError("set max_rows, max_bytes or both")
+        return self
+
+
+class RunConfig(Strict):
+    release: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+    catalog: str = "."
+    sources: list[str] | str = "all"
+    output: str | None = None
+    shards: ShardsConfig = ShardsConfig()
+    stages: StagesConfig = StagesConfig()
+    # The config as written (paths unresolved): what the manifest records and hashes.
+    _as_written: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, value: list[str] | str) -> list[str] | str:
+        if isinstance(value, str) and value != "all":
+            raise ValueError("`sources` is `all` or a list of catalogue uids")
+        if isinstance(value, list) and not value:
+            raise ValueError("`sources` is empty")
+        return value
+
+    def canonical(self) -> dict[str, Any]:
+        """The config as written, with every default filled in."""
+        return self._as_written if self._as_written is not None else self.model_dump(mode="json")
+
+    def sha256(self) -> str:
+        """Hash of how the release is made; where it is written (`output`) does not count."""
+        blob = {k: v for k, v in self.canonical().items() if k != "output"}
+        return hashlib.sha256(json.dumps(blob, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def load_config(path: str | Path, *, output: str | None = None) -> RunConfig:
+    """Read CONFIG.yaml; `catalog` and `output` become absolute, relative to the config file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such run config") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a run config is a YAML mapping")
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as err:
+        lines = [f"{path}: {'.'.join(map(str, e['loc'])) or '(config)'}: {e['msg']}" for e in err.errors()]
+        raise ConfigError("invalid run config:\n  " + "\n  ".join(lines)) from None
+    base = path.resolve().parent
+    updates: dict[str, Any] = {"catalog": resolve_path(config.catalog, base)}
+    if output is not None:
+        updates["output"] = output if "://" in output else str(Path(output).resolve())
+    elif config.output is not None:
+        updates["output"] = resolve_path(config.output, base)
+    else:
+        raise ConfigError(f"{path}: no `output` in the config and no --output given")
+    resolved = config.model_copy(update=updates)
+    resolved._as_written = config.model_dump(mode="json")
+    return resolved

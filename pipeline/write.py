@@ -1,0 +1,155 @@
+"""WriteShards: documents → OUTPUT/data/<lang>/<source>/part-NNNNN-of-MMMMM.parquet.
+
+Deterministic by construction, so a re-run gives byte-identical files on any runner:
+the shard count M of a (lang, source) group follows from its row and byte totals, a document's
+shard is a hash of its id modulo M, and rows are sorted by id inside a shard. No shard holds
+more than about max_rows / max_bytes, so sorting it in one worker's memory is bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import posixpath
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline.config import ShardsConfig
+
+# The release's columns, in order (documented in README.md, "Output schema").
+SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("lang", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("license", pa.string(), nullable=False),
+        pa.field("source_doc_id", pa.string()),
+        pa.field("input_file", pa.string(), nullable=False),
+        pa.field("input_row", pa.int64(), nullable=False),
+        pa.field("retrieved_at", pa.timestamp("us", tz="UTC")),
+        pa.field("meta", pa.string(), nullable=False),
+    ]
+)
+
+
+def text_bytes(doc: dict[str, Any]) -> int:
+    return len(doc["text"].encode("utf-8"))
+
+
+def sum_pairs(pairs) -> tuple[int, int]:
+    """Combiner for (documents, bytes) counts."""
+    docs = nbytes = 0
+    for d, b in pairs:
+        docs += d
+        nbytes += b
+    return docs, nbytes
+
+
+def shard_of(doc_id: str, num_shards: int) -> int:
+    if num_shards == 1:
+        return 0
+    return int.from_bytes(hashlib.blake2b(doc_id.encode(), digest_size=8).digest(), "big") % num_shards
+
+
+def num_shards(rows: int, nbytes: int, shards: ShardsConfig) -> int:
+    counts = [1]
+    if shards.max_rows:
+        counts.append(math.ceil(rows / shards.max_rows))
+    if shards.max_bytes:
+        counts.append(math.ceil(nbytes / shards.max_bytes))
+    return max(counts)
+
+
+def shard_path(lang: str, source: str, index: int, total: int) -> str:
+    return f"data/{lang}/{source}/part-{index:05d}-of-{total:05d}.parquet"
+
+
+def to_table(docs: list[dict[str, Any]], schema: pa.Schema = SCHEMA) -> pa.Table:
+    return pa.Table.from_pylist([{name: doc.get(name) for name in schema.names} for doc in docs], schema=schema)
+
+
+def write_parquet(table: pa.Table, path: str, shards: ShardsConfig) -> dict[str, Any]:
+    """Write through Beam's file systems (local, gs://, s3://…); return size and sha256."""
+    buffer = io.BytesIO()
+    pq.write_table(
+        table,
+        buffer,
+        compression=shards.compression,
+        compression_level=shards.compression_level,
+        row_group_size=shards.row_group_rows,
+    )
+    payload = buffer.getvalue()
+    with FileSystems.create(path) as handle:
+        handle.write(payload)
+    return {"file_bytes": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+
+
+class _PlanShards(beam.DoFn):
+    """One placeholder per shard, so every part-i-of-M file exists even if hashing left it empty."""
+
+    def __init__(self, shards: ShardsConfig):
+        self.shards = shards
+
+    def process(self, group):
+        (lang, source), (rows, nbytes) = group
+        total = num_shards(rows, nbytes, self.shards)
+        for index in range(total):
+            yield (lang, source, index, total), None
+
+
+class _WriteShard(beam.DoFn):
+    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema):
+        self.root, self.shards, self.schema = root, shards, schema
+
+    def process(self, element):
+        (lang, source, index, total), docs = element
+        docs = sorted((d for d in docs if d is not None), key=lambda d: d["id"])
+        rel = shard_path(lang, source, index, total)
+        written = write_parquet(to_table(docs, self.schema), posixpath.join(self.root, rel), self.shards)
+        yield {
+            "path": rel,
+            "lang": lang,
+            "source": source,
+            "rows": len(docs),
+            "text_bytes": sum(text_bytes(d) for d in docs),
+            **written,
+        }
+
+
+class WriteShards(beam.PTransform):
+    """Returns a PCollection of shard records (path, rows, bytes, sha256) for the manifest."""
+
+    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema = SCHEMA):
+        super().__init__()
+        self.root, self.shards, self.schema = root, shards, schema
+
+    def expand(self, docs):
+        shards = self.shards
+        keyed = docs | "KeyByGroup" >> beam.Map(lambda d: ((d["lang"], d["source"]), d))
+        sizes = (
+            keyed
+            | "Size" >> beam.Map(lambda kv: (kv[0], (1, text_bytes(kv[1]))))
+            | "SumSizes" >> beam.CombinePerKey(sum_pairs)
+        )
+        placeholders = sizes | "PlanShards" >> beam.ParDo(_PlanShards(shards))
+        totals = beam.pvalue.AsDict(sizes)
+        assigned = keyed | "AssignShard" >> beam.Map(
+            lambda kv, totals: (
+                (*kv[0], shard_of(kv[1]["id"], n := num_shards(*totals[kv[0]], shards)), n),
+                kv[1],
+            ),
+            totals=totals,
+        )
+        return (
+            (assigned, placeholders)
+            | "WithPlaceholders" >> beam.Flatten()
+            | "GroupShards" >> beam.GroupByKey()
+            | "WriteParquet" >> beam.ParDo(_WriteShard(self.root, shards, self.schema))
+        )

@@ -1,0 +1,37 @@
+"""The connector kinds a catalogue entry can name, and their option schemas."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from pydantic import BaseModel, ValidationError
+
+from catalog.schema import ConnectorSpec
+from sources import delimited, hf_dataset, jsonl, parquet
+
+# kind → (module with iter_records/iter_unit, options model)
+FILE_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
+    "jsonl": (jsonl, jsonl.JsonlOptions),
+    "csv": (delimited, delimited.CsvOptions),
+    "parquet": (parquet, parquet.ParquetOptions),
+}
+KINDS = {**FILE_KINDS, "hf_dataset": (hf_dataset, hf_dataset.HfDatasetOptions)}
+
+
+def options_for(spec: ConnectorSpec) -> BaseModel:
+    return KINDS[spec.kind][1].model_validate(spec.options)
+
+
+def check_connector(spec: ConnectorSpec) -> list[tuple[str, str]]:
+    """(field, reason) for every problem with the connector's kind-specific settings."""
+    problems = []
+    try:
+        options = options_for(spec)
+    except ValidationError as err:
+        for e in err.errors():
+            problems.append(("options." + ".".join(str(p) for p in e["loc"]), e["msg"]))
+        return problems
+    needs_paths = spec.kind in FILE_KINDS or getattr(options, "name", None) is None
+    if needs_paths and not spec.paths:
+        problems.append(("paths", "at least one path or glob is required"))
+    return problems

@@ -1,0 +1,95 @@
+"""ReadSource: a catalogue entry in, documents with provenance out, split by file across workers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import FileMetadata
+
+from catalog.schema import SourceEntry
+from sources import hf_dataset
+from sources.connectors import FILE_KINDS, options_for
+from sources.files import display_path, open_input
+from sources.records import DocumentBuilder, InputError, RecordError
+
+SKIPPED = "skipped"  # tag of the output carrying records that could not become documents
+
+
+def _mtime(seconds: float | None) -> dt.datetime | None:
+    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc) if seconds else None
+
+
+class _ReadRecords(beam.DoFn):
+    """Reads one work unit (a file, or a dataset shard) into documents."""
+
+    def __init__(self, entry: SourceEntry, paths: list[str], catalog_root: str | None):
+        self.entry = entry
+        self.paths = paths
+        self.catalog_root = catalog_root
+
+    def setup(self):
+        self.builder = DocumentBuilder(self.entry)
+        self.options = options_for(self.entry.connector)
+        self.kind = self.entry.connector.kind
+
+    def _records(self, unit):
+        if self.kind == "hf_dataset":
+            name = hf_dataset.unit_name(unit, self.options)
+            return name, _mtime(hf_dataset.file_mtime(unit)), hf_dataset.iter_unit(unit, self.paths, self.options)
+        assert isinstance(unit, FileMetadata)
+        module = FILE_KINDS[self.kind][0]
+        decompress = self.kind != "parquet"
+        stream = open_input(unit.path, decompress=decompress)
+        return unit.path, _mtime(unit.last_updated_in_seconds), module.iter_records(stream, self.options)
+
+    def process(self, unit):
+        path, mtime, records = self._records(unit)
+        shown = display_path(path, self.catalog_root)
+        fail = self.entry.connector.on_error == "fail"
+        for row, where, record in records:
+            doc = record if isinstance(record, RecordError) else self.builder.build(
+                record, where=where, input_file=shown, row=row, file_mtime=mtime
+            )
+            if isinstance(doc, RecordError):
+                if fail:
+                    raise InputError(self.entry.uid, shown, doc)
+                yield beam.pvalue.TaggedOutput(
+                    SKIPPED,
+                    {
+                        "source": self.entry.uid,
+                        "lang": self.builder.default_lang,
+                        "reason": f"input:{doc.code}",
+                        "input_file": shown,
+                        "where": doc.where,
+                    },
+                )
+                continue
+            yield doc
+
+
+class ReadSource(beam.PTransform):
+    """Documents of one catalogue entry; `.skipped` carries the records counted as unreadable."""
+
+    def __init__(self, entry: SourceEntry, paths: list[str], catalog_root: str | None = None):
+        super().__init__(label=f"Read[{entry.uid}]")
+        self.entry, self.paths, self.catalog_root = entry, paths, catalog_root
+
+    def expand(self, pbegin):
+        if self.entry.connector.kind == "hf_dataset":
+            units = hf_dataset.plan_units(self.paths, options_for(self.entry.connector))
+            matched = pbegin | "Units" >> beam.Create(units)
+        else:
+            matched = (
+                pbegin
+                | "Patterns" >> beam.Create(self.paths)
+                | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.DISALLOW)
+            )
+        return (
+            matched
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "Parse" >> beam.ParDo(_ReadRecords(self.entry, self.paths, self.catalog_root)).with_outputs(
+                SKIPPED, main="documents"
+            )
+        )

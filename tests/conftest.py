@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+CATALOG = REPO / "catalog"
+DEMO_CONFIG = CATALOG / "runs" / "demo.yaml"
+CLI = [sys.executable, "-m", "pipeline.cli"]
+
+MULTI_PROCESS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+PORTABLE = ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"]
+
+# Nothing may be downloaded in tests.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+def entry(uid: str, connector: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A valid catalogue entry; tests override what they exercise."""
+    data = {
+        "uid": uid,
+        "name": f"Test source {uid}",
+        "description": "Written by the test suite.",
+        "languages": ["en"],
+        "license": {"id": "CC0-1.0"},
+        "custodian": {"name": "rootstock tests", "type": "other", "contact": "tests@example.org"},
+        "pii": {"likelihood": "none", "policy": "keep"},
+        "removal_contact": "removal@example.org",
+        "retrieved_at": "2026-01-02T03:04:05Z",
+        "connector": connector,
+    }
+    data.update(overrides)
+    return data
+
+
+def write_catalog(root: Path, *entries: dict[str, Any]) -> Path:
+    (root / "sources").mkdir(parents=True, exist_ok=True)
+    for item in entries:
+        (root / "sources" / f"{item['uid']}.yaml").write_text(yaml.safe_dump(item, sort_keys=False, allow_unicode=True))
+    return root
+
+
+def write_config(path: Path, catalog: Path, output: Path | None = None, **extra: Any) -> Path:
+    data = {"release": "test-release", "catalog": str(catalog), "sources": "all"}
+    if output is not None:
+        data["output"] = str(output)
+    data.update(extra)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def run_cli(*args: str, check: bool = True, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    result = subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd)
+    if check and result.returncode != 0:
+        raise AssertionError(f"rootstock {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def shard_digests(release: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(release)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(release.glob("data/**/*.parquet"))
+    }
+
+
+@pytest.fixture
+def tmp_catalog(tmp_path: Path) -> Path:
+    return tmp_path / "catalog"
