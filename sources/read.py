@@ -37,15 +37,18 @@ class _ReadRecords(beam.DoFn):
     def _records(self, unit):
         if self.kind == "hf_dataset":
             name = hf_dataset.unit_name(unit, self.options)
-            return name, _mtime(hf_dataset.file_mtime(unit)), hf_dataset.iter_unit(unit, self.paths, self.options)
+            yield name, _mtime(hf_dataset.file_mtime(unit)), hf_dataset.iter_unit(unit, self.paths, self.options)
+            return
         assert isinstance(unit, FileMetadata)
         module = FILE_KINDS[self.kind][0]
-        decompress = self.kind != "parquet"
-        stream = open_input(unit.path, decompress=decompress)
-        return unit.path, _mtime(unit.last_updated_in_seconds), module.iter_records(stream, self.options)
+        with open_input(unit.path, decompress=self.kind != "parquet") as stream:
+            yield unit.path, _mtime(unit.last_updated_in_seconds), module.iter_records(stream, self.options)
 
     def process(self, unit):
-        path, mtime, records = self._records(unit)
+        for path, mtime, records in self._records(unit):
+            yield from self._documents(path, mtime, records)
+
+    def _documents(self, path, mtime, records):
         shown = display_path(path, self.catalog_root)
         fail = self.entry.connector.on_error == "fail"
         for row, where, record in records:
