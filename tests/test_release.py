@@ -64,7 +64,7 @@ def test_existing_release_is_kept_unless_overwrite_and_survives_a_failed_overwri
 def test_killed_run_never_looks_finished(tmp_path: Path):
     """SIGKILL while shards are being written: OUTPUT must not exist, only the hidden staging dir."""
     config = write_config(
-        tmp_path / "run.yaml", _catalog(tmp_path, rows=60_000), tmp_path / "out", shards={"max_rows": 500}
+        tmp_path / "run.yaml", _catalog(tmp_path, rows=60_000), tmp_path / "out", shards={"max_rows": 200}
     )
     proc = subprocess.Popen([*CLI, "run", str(config)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 300
