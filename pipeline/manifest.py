@@ -63,6 +63,7 @@ def build_manifest(
     counts: list[dict[str, Any]],
     runner: dict[str, Any],
     schema: list[dict[str, str]],
+    stage_reports: dict[str, dict[str, Any]] | None = None,
     created: dt.datetime | None = None,
 ) -> dict[str, Any]:
     created = created or dt.datetime.now(dt.timezone.utc)
@@ -83,10 +84,16 @@ def build_manifest(
             for uid in source_uids
         },
         "stages": [
-            {"name": name, **getattr(config.stages, name).model_dump(mode="json")}
+            {
+                "name": name,
+                "settings": getattr(config.stages, name).model_dump(mode="json"),
+                **({"report": stage_reports[name]} if stage_reports and name in stage_reports else {}),
+            }
             for name in type(config.stages).model_fields
         ],
-        "shards": shards,
+        "keep_rejected": {"mode": config.keep_rejected, "sample_size": config.rejected_sample_size},
+        "shards": [s for s in shards if s["path"].startswith("data/")],
+        "rejected_shards": [s for s in shards if s["path"].startswith("rejected/")],
         **summarize(counts),
     }
 

@@ -8,10 +8,14 @@ Stages run in STAGE_ORDER; each lives in its own module and registers itself in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 import apache_beam as beam
+import pyarrow as pa
 
+from catalog.loader import Catalog
+from catalog.schema import SourceEntry
 from pipeline.config import ConfigError, RunConfig, StageSettings
 
 STAGE_ORDER = ("langid", "quality", "dedup", "pii")
@@ -22,15 +26,35 @@ class StageOutput(NamedTuple):
     rejected: beam.PCollection
 
 
+@dataclass
+class RunContext:
+    """What a stage may consult besides its settings: the run config and the catalogue."""
+
+    config: RunConfig
+    catalog: Catalog
+    entries: list[SourceEntry] = field(default_factory=list)
+
+
 class Stage(beam.PTransform):
     name: ClassVar[str]
+    # Columns the stage adds to every document (kept and rejected alike).
+    columns: ClassVar[list[pa.Field]] = []
 
-    def __init__(self, settings: StageSettings, config: RunConfig):
+    def __init__(self, settings: StageSettings, context: RunContext):
         super().__init__(label=self.name)
-        self.settings, self.config = settings, config
+        self.settings, self.context = settings, context
 
     def expand(self, documents) -> StageOutput:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def report(self) -> dict[str, Any]:
+        """Static facts for the manifest (model files and hashes, disabled checks…)."""
+        return {}
+
+    @staticmethod
+    def notes(doc: dict[str, Any]) -> list[str]:
+        """Named facts about a kept document to count in the manifest (e.g. `langid:unverified`)."""
+        return []
 
 
 def rejected(doc: dict[str, Any], stage: str, reason: str) -> dict[str, Any]:
@@ -41,7 +65,13 @@ def rejected(doc: dict[str, Any], stage: str, reason: str) -> dict[str, Any]:
 STAGES: dict[str, type[Stage]] = {}
 
 
-def build_stages(config: RunConfig) -> list[Stage]:
+def _register_builtin_stages() -> None:
+    # Stage modules import this one; importing them here (lazily) fills STAGES.
+    import pipeline.langid  # noqa: F401
+
+
+def build_stages(config: RunConfig, context: RunContext) -> list[Stage]:
+    _register_builtin_stages()
     stages = []
     for name in STAGE_ORDER:
         settings = getattr(config.stages, name)
@@ -49,5 +79,5 @@ def build_stages(config: RunConfig) -> list[Stage]:
             continue
         if name not in STAGES:
             raise ConfigError(f"stages.{name}: this version of rootstock has no {name!r} stage yet; set enabled: false")
-        stages.append(STAGES[name](settings, config))
+        stages.append(STAGES[name](settings, context))
     return stages

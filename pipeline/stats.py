@@ -16,11 +16,6 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline.write import sum_pairs, text_bytes
 
-# Beam's multi-process runner fails a GroupByKey over an empty PCollection (apache/beam#25315):
-# every collection that is combined gets one sentinel element, which readers skip.
-SENTINEL = "__sentinel__"
-
-
 def _count(step: str):
     def key(doc: dict[str, Any]):
         if step == "dropped":
@@ -34,22 +29,34 @@ def _skipped(record: dict[str, Any]):
     return ("input", record["source"], record["lang"], record["reason"]), (1, 0)
 
 
-class CountSteps(beam.PTransform):
-    """read / written / dropped / skipped PCollections → one list of count rows."""
+def _notes(notes):
+    def emit(doc: dict[str, Any]):
+        for note in notes(doc):
+            yield ("note", doc["source"], doc["lang"], note), (1, text_bytes(doc))
 
-    def __init__(self, *, read, written, dropped, skipped):
+    return emit
+
+
+class CountSteps(beam.PTransform):
+    """read / written / dropped / skipped PCollections → one list of count rows.
+
+    `notes(doc)` names facts about written documents worth counting (e.g. langid:unverifiable).
+    """
+
+    def __init__(self, *, read, written, dropped, skipped, notes=None):
         super().__init__()
         self.parts = {"read": read, "written": written, "dropped": dropped, "skipped": skipped}
+        self.notes = notes
 
     def expand(self, pbegin):
-        p = pbegin.pipeline
         keyed = []
         for name, pcoll in self.parts.items():
             fn = _skipped if name == "skipped" else _count(name)
             keyed.append(pcoll | f"Key[{name}]" >> beam.Map(fn))
-        seed = p | "Seed" >> beam.Create([((SENTINEL, "", "", ""), (0, 0))])
+        if self.notes is not None:
+            keyed.append(self.parts["written"] | "Notes" >> beam.FlatMap(_notes(self.notes)))
         return (
-            (*keyed, seed)
+            keyed
             | "AllCounts" >> beam.Flatten()
             | "Sum" >> beam.CombinePerKey(sum_pairs)
             | "AsRows" >> beam.Map(
@@ -59,21 +66,15 @@ class CountSteps(beam.PTransform):
 
 
 def write_json_list(pcoll, path: str, label: str):
-    """Gather a small PCollection into one JSON file (sentinel-seeded; see SENTINEL)."""
+    """Gather a small PCollection (counts, shard records) into one JSON file; [] when empty."""
 
     def dump(rows):
-        rows = sorted((r for r in rows if r != SENTINEL and r.get("step") != SENTINEL), key=json.dumps)
+        rows = sorted(rows, key=lambda r: json.dumps(r, sort_keys=True))
         with FileSystems.create(path) as handle:
             handle.write(json.dumps(rows, sort_keys=True).encode())
         return path
 
-    seed = pcoll.pipeline | f"Seed[{label}]" >> beam.Create([SENTINEL])
-    return (
-        (pcoll, seed)
-        | f"Merge[{label}]" >> beam.Flatten()
-        | f"Gather[{label}]" >> beam.combiners.ToList()
-        | f"Dump[{label}]" >> beam.Map(dump)
-    )
+    return pcoll | f"Gather[{label}]" >> beam.combiners.ToList() | f"Dump[{label}]" >> beam.Map(dump)
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -88,7 +89,9 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
     for row in rows:
         entry = cell(row["source"], row["lang"])
-        if row["step"] == "read":
+        if row["step"] == "note":
+            entry.setdefault("notes", {})[row["reason"]] = row["docs"]
+        elif row["step"] == "read":
             entry["docs_in"] += row["docs"]
             entry["bytes_in"] += row["bytes"]
         elif row["step"] == "written":
@@ -105,4 +108,10 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         key: sum(e[key] for e in ordered) for key in ("docs_in", "bytes_in", "docs_out", "bytes_out")
     }
     totals["docs_dropped"] = sum(d["docs"] for e in ordered for d in e["dropped"])
+    totals["dropped_by_reason"] = {}
+    for entry in ordered:
+        for d in entry["dropped"]:
+            key = f"{d['step']}:{d['reason']}"
+            totals["dropped_by_reason"][key] = totals["dropped_by_reason"].get(key, 0) + d["docs"]
+    totals["dropped_by_reason"] = dict(sorted(totals["dropped_by_reason"].items()))
     return {"totals": totals, "by_source_lang": ordered}

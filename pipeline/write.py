@@ -1,4 +1,4 @@
-"""WriteShards: documents → OUTPUT/data/<lang>/<source>/part-NNNNN-of-MMMMM.parquet.
+"""WriteShards: documents → OUTPUT/<data|rejected>/<lang>/<source>/part-NNNNN-of-MMMMM.parquet.
 
 Deterministic by construction, so a re-run gives byte-identical files on any runner:
 the shard count M of a (lang, source) group follows from its row and byte totals, a document's
@@ -67,8 +67,16 @@ def num_shards(rows: int, nbytes: int, shards: ShardsConfig) -> int:
     return max(counts)
 
 
-def shard_path(lang: str, source: str, index: int, total: int) -> str:
-    return f"data/{lang}/{source}/part-{index:05d}-of-{total:05d}.parquet"
+def shard_path(prefix: str, lang: str, source: str, index: int, total: int) -> str:
+    return f"{prefix}/{lang}/{source}/part-{index:05d}-of-{total:05d}.parquet"
+
+
+def output_schema(extra: list[pa.Field]) -> pa.Schema:
+    """The base columns, then each enabled stage's columns in stage order."""
+    return pa.schema([*SCHEMA, *extra])
+
+
+REJECTED_COLUMNS = [pa.field("drop_stage", pa.string(), nullable=False), pa.field("drop_reason", pa.string(), nullable=False)]
 
 
 def to_table(docs: list[dict[str, Any]], schema: pa.Schema = SCHEMA) -> pa.Table:
@@ -105,13 +113,13 @@ class _PlanShards(beam.DoFn):
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema):
-        self.root, self.shards, self.schema = root, shards, schema
+    def __init__(self, root: str, prefix: str, shards: ShardsConfig, schema: pa.Schema):
+        self.root, self.prefix, self.shards, self.schema = root, prefix, shards, schema
 
     def process(self, element):
         (lang, source, index, total), docs = element
         docs = sorted((d for d in docs if d is not None), key=lambda d: d["id"])
-        rel = shard_path(lang, source, index, total)
+        rel = shard_path(self.prefix, lang, source, index, total)
         written = write_parquet(to_table(docs, self.schema), posixpath.join(self.root, rel), self.shards)
         yield {
             "path": rel,
@@ -126,9 +134,9 @@ class _WriteShard(beam.DoFn):
 class WriteShards(beam.PTransform):
     """Returns a PCollection of shard records (path, rows, bytes, sha256) for the manifest."""
 
-    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema = SCHEMA):
+    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema = SCHEMA, prefix: str = "data"):
         super().__init__()
-        self.root, self.shards, self.schema = root, shards, schema
+        self.root, self.shards, self.schema, self.prefix = root, shards, schema, prefix
 
     def expand(self, docs):
         shards = self.shards
@@ -151,5 +159,5 @@ class WriteShards(beam.PTransform):
             (assigned, placeholders)
             | "WithPlaceholders" >> beam.Flatten()
             | "GroupShards" >> beam.GroupByKey()
-            | "WriteParquet" >> beam.ParDo(_WriteShard(self.root, shards, self.schema))
+            | "WriteParquet" >> beam.ParDo(_WriteShard(self.root, self.prefix, shards, self.schema))
         )

@@ -1,0 +1,124 @@
+"""The `langid` stage: fastText LID verifies declared languages and routes undeclared sources.
+
+The logic is `filters.langid.decide`; this module only batches documents through the model
+(one fastText call per batch, the model loaded once per worker in `setup`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+
+from catalog.registry import UNDETERMINED, load_registry
+from filters import langid
+from pipeline.config import LangIdSettings
+from pipeline.stages import STAGES, RunContext, Stage, StageOutput, rejected
+
+REJECTED = "rejected"
+TOPK_TYPE = pa.list_(pa.struct([("label", pa.string()), ("lang", pa.string()), ("score", pa.float64())]))
+
+
+def roots_min_score(lang: str) -> float:
+    """ROOTS's per-language lang-id minimum (quality thresholds), its default elsewhere."""
+    try:
+        from filters.quality import thresholds_for
+    except ImportError:  # pragma: no cover - quality filters not installed
+        return 0.7
+    return thresholds_for(lang).lang_id_min
+
+
+class MinScores:
+    """settings.min_score[lang] → settings.min_score['default'] → ROOTS's value for lang."""
+
+    def __init__(self, overrides: dict[str, float]):
+        self.overrides = dict(overrides)
+        self._cache: dict[str, float] = {}
+
+    def __call__(self, lang: str) -> float:
+        if lang not in self._cache:
+            value = self.overrides.get(lang, self.overrides.get("default"))
+            self._cache[lang] = roots_min_score(lang) if value is None else value
+        return self._cache[lang]
+
+
+class _Identify(beam.DoFn):
+    def __init__(self, settings: LangIdSettings, declared: dict[str, list[str]]):
+        self.settings, self.declared = settings, declared
+
+    def setup(self):
+        self.lid = langid.LanguageIdentifier(self.settings.model, self.settings.label_map, self.settings.top_k)
+        self.covered = frozenset(self.lid.coverage())
+        self.min_score = MinScores(self.settings.min_score)
+        registry = load_registry()
+        self.programming = {lang.code for lang in registry.programming()}
+
+    def process(self, batch: list[dict[str, Any]]):
+        natural = [doc for doc in batch if doc["lang"] not in self.programming]
+        for doc in batch:
+            if doc["lang"] in self.programming:
+                yield {**doc, "lang_score": None, "lang_topk": [], "lang_check": langid.NOT_APPLIED}
+        predictions = self.lid.predict_batch([doc["text"] for doc in natural])
+        for doc, prediction in zip(natural, predictions):
+            declared = self.declared.get(doc["source"], [])
+            decision = langid.decide(doc["lang"], declared, prediction, self.covered, self.min_score)
+            out = {
+                **doc,
+                "lang": decision.lang,
+                "lang_score": prediction.score,
+                "lang_topk": prediction.topk,
+                "lang_check": decision.check,
+            }
+            if decision.reject:
+                yield beam.pvalue.TaggedOutput(REJECTED, rejected(out, "langid", decision.reject))
+            else:
+                yield out
+
+
+class LanguageId(Stage):
+    name = "langid"
+    columns = [
+        pa.field("lang_score", pa.float64()),
+        pa.field("lang_topk", TOPK_TYPE),
+        pa.field("lang_check", pa.string()),
+    ]
+
+    def __init__(self, settings: LangIdSettings, context: RunContext):
+        super().__init__(settings, context)
+        registry = load_registry()
+        natural = {lang.code for lang in registry.natural()}
+        self.declared = {
+            entry.uid: [code for code in entry.languages if code in natural] for entry in context.entries
+        }
+
+    def expand(self, documents) -> StageOutput:
+        settings = self.settings
+        results = (
+            documents
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=settings.batch_size)
+            | "Identify" >> beam.ParDo(_Identify(settings, self.declared)).with_outputs(REJECTED, main="kept")
+        )
+        return StageOutput(results.kept, results[REJECTED])
+
+    def report(self) -> dict[str, Any]:
+        lid = langid.LanguageIdentifier(self.settings.model, self.settings.label_map, self.settings.top_k)
+        coverage = lid.coverage()
+        registry = load_registry()
+        min_score = MinScores(self.settings.min_score)
+        declared = sorted({code for codes in self.declared.values() for code in codes})
+        return {
+            "model": {"path": lid.model_path, "sha256": langid.file_sha256(lid.model_path), "labels": len(lid.labels)},
+            "label_coverage": coverage,
+            "languages_without_label": [lang.code for lang in registry.natural() if lang.code not in coverage],
+            "declared_unverifiable": [code for code in declared if code not in coverage],
+            "min_score": {code: min_score(code) for code in sorted({*coverage, *declared, UNDETERMINED})},
+        }
+
+    @staticmethod
+    def notes(doc: dict[str, Any]) -> list[str]:
+        check = doc.get("lang_check")
+        return [f"langid:{check}"] if check else []
+
+
+STAGES[LanguageId.name] = LanguageId
