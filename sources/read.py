@@ -63,7 +63,7 @@ class _ReadRecords(beam.DoFn):
                     {
                         "source": self.entry.uid,
                         "lang": self.builder.default_lang,
-                        "reason": f"input:{doc.code}",
+                        "reason": doc.code,
                         "input_file": shown,
                         "where": doc.where,
                     },

@@ -183,11 +183,11 @@ def test_on_error_skip_counts_every_reason(tmp_path: Path):
     (cell,) = manifest["by_source_lang"]
     dropped = {d["reason"]: d["docs"] for d in cell["dropped"]}
     assert dropped == {
-        "input:bad_json": 1,
-        "input:missing_text": 1,
-        "input:invalid_utf8": 1,
-        "input:empty_text": 1,
-        "input:text_not_string": 1,
+        "bad_json": 1,
+        "missing_text": 1,
+        "invalid_utf8": 1,
+        "empty_text": 1,
+        "text_not_string": 1,
     }
     # "broken\n" swallowed the next line into one bad line: 5 good "fine" records + 5 bad ones.
     assert cell["docs_out"] == 5 and cell["docs_in"] == 10
