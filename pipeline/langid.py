@@ -20,27 +20,35 @@ REJECTED = "rejected"
 TOPK_TYPE = pa.list_(pa.struct([("label", pa.string()), ("lang", pa.string()), ("score", pa.float64())]))
 
 
-def roots_min_score(lang: str) -> float:
-    """ROOTS's per-language lang-id minimum (quality thresholds), its default elsewhere."""
-    try:
-        from filters.quality import thresholds_for
-    except ImportError:  # pragma: no cover - quality filters not installed
-        return 0.7
-    return thresholds_for(lang).lang_id_min
+# ROOTS's lang-id minimum for the languages it tuned (roots.md §2.3; zh for zhs and zht).
+ROOTS_LANG_ID_MIN = {
+    "ar": 0.81, "bn": 0.95, "ca": 0.80, "en": 0.80, "es": 0.80, "eu": 0.70, "fr": 0.80,
+    "hi": 0.90, "id": 0.70, "pt": 0.60, "ur": 0.90, "vi": 0.90, "zhs": 0.85, "zht": 0.85,
+}
 
 
 class MinScores:
-    """settings.min_score[lang] → settings.min_score['default'] → ROOTS's value for lang."""
+    """settings.min_score[lang] → ROOTS's tuned value → the verify/route default."""
 
-    def __init__(self, overrides: dict[str, float]):
-        self.overrides = dict(overrides)
-        self._cache: dict[str, float] = {}
+    def __init__(self, settings: LangIdSettings):
+        self.overrides = dict(settings.min_score)
+        self.defaults = {langid.VERIFY: settings.verify_min_default, langid.ROUTE: settings.route_min_default}
 
-    def __call__(self, lang: str) -> float:
-        if lang not in self._cache:
-            value = self.overrides.get(lang, self.overrides.get("default"))
-            self._cache[lang] = roots_min_score(lang) if value is None else value
-        return self._cache[lang]
+    def __call__(self, lang: str, mode: str) -> float:
+        if lang in self.overrides:
+            return self.overrides[lang]
+        if lang in ROOTS_LANG_ID_MIN:
+            return ROOTS_LANG_ID_MIN[lang]
+        return self.defaults[mode]
+
+    def table(self, langs) -> dict[str, dict[str, float]]:
+        return {lang: {mode: self(lang, mode) for mode in self.defaults} for lang in sorted(langs)}
+
+
+def _identifier(settings: LangIdSettings) -> langid.LanguageIdentifier:
+    return langid.LanguageIdentifier(
+        settings.model, settings.label_map, settings.top_k, unreliable=settings.unreliable_labels
+    )
 
 
 class _Identify(beam.DoFn):
@@ -48,9 +56,9 @@ class _Identify(beam.DoFn):
         self.settings, self.declared = settings, declared
 
     def setup(self):
-        self.lid = langid.LanguageIdentifier(self.settings.model, self.settings.label_map, self.settings.top_k)
+        self.lid = _identifier(self.settings)
         self.covered = frozenset(self.lid.coverage())
-        self.min_score = MinScores(self.settings.min_score)
+        self.min_score = MinScores(self.settings)
         registry = load_registry()
         self.programming = {lang.code for lang in registry.programming()}
 
@@ -102,17 +110,17 @@ class LanguageId(Stage):
         return StageOutput(results.kept, results[REJECTED])
 
     def report(self) -> dict[str, Any]:
-        lid = langid.LanguageIdentifier(self.settings.model, self.settings.label_map, self.settings.top_k)
+        lid = _identifier(self.settings)
         coverage = lid.coverage()
         registry = load_registry()
-        min_score = MinScores(self.settings.min_score)
         declared = sorted({code for codes in self.declared.values() for code in codes})
         return {
-            "model": {"path": lid.model_path, "sha256": langid.file_sha256(lid.model_path), "labels": len(lid.labels)},
+            "model": {"path": lid.model_path, "sha256": lid.model_sha256, "labels": len(lid.labels)},
+            "unreliable_labels": sorted(lid.unreliable),
             "label_coverage": coverage,
             "languages_without_label": [lang.code for lang in registry.natural() if lang.code not in coverage],
             "declared_unverifiable": [code for code in declared if code not in coverage],
-            "min_score": {code: min_score(code) for code in sorted({*coverage, *declared, UNDETERMINED})},
+            "min_score": MinScores(self.settings).table({*coverage, *declared, UNDETERMINED}),
         }
 
     @staticmethod

@@ -44,10 +44,12 @@ def test_default_model_identifies_registry_languages(lid):
 
 def test_coverage_names_what_lid176_cannot_check(lid):
     coverage = lid.coverage()
+    assert "yo" not in coverage and lid.unreliable == {"yo"}  # known-unreliable label of lid.176.ftz
+    assert "yo" in LanguageIdentifier(unreliable=[]).coverage()
     assert coverage["zhs"] == coverage["zht"] == ["zh"]
     for code in ("ig", "zu", "wo", "ak", "tw", "xh", "rw"):
         assert code not in coverage
-    assert {"en", "fi", "sw", "yo", "eu", "hi"} <= set(coverage)
+    assert {"en", "fi", "sw", "eu", "hi"} <= set(coverage)
 
 
 def test_chinese_script_decides_zhs_or_zht():
@@ -70,11 +72,8 @@ def _pred(lang, score, label=None):
     return Prediction(lang, label or lang or "xx", score, [])
 
 
-MIN = {"en": 0.8, "fr": 0.8, "und": 0.7}.get
-
-
-def minimum(code):
-    return MIN(code, 0.7)
+def minimum(code, mode):
+    return {"en": 0.8, "fr": 0.8}.get(code, 0.4 if mode == "verify" else 0.7)
 
 
 COVERED = frozenset({"en", "fr", "zhs", "zht", "sw"})
@@ -92,6 +91,8 @@ COVERED = frozenset({"en", "fr", "zhs", "zht", "sw"})
         ("und", ["en", "fr"], _pred("sw", 0.9), Decision("und", "verified", "not_declared")),
         ("und", [], _pred("sw", 0.9), Decision("sw", "routed")),
         ("und", [], _pred("sw", 0.5), Decision("und", "below_min")),
+        ("sw", ["sw"], _pred("sw", 0.5), Decision("sw", "verified")),  # declared: lower bar
+        ("sw", ["sw"], _pred("sw", 0.3), Decision("sw", "verified", "low_score")),
         ("und", [], _pred(None, 0.95, "de"), Decision("und", "routed", "unsupported_language")),
         ("und", [], _pred(None, 0.4, "de"), Decision("und", "below_min")),
     ],
@@ -119,7 +120,7 @@ def test_stage_verifies_routes_and_flags_unverifiable(tmp_path: Path):
         entry("igbo", {**connector, "paths": ["../data/ig.parquet"]}, languages=["ig"]),
     )
     config = load_config(
-        write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages={"langid": {"enabled": True, "min_score": {"sw": 0.3}}}, keep_rejected="all")
+        write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages={"langid": {"enabled": True, "min_score": {"sw": 0.3, "zht": 0.7}}}, keep_rejected="all")
     )
     manifest = run(config)
     out = tmp_path / "out"
@@ -145,4 +146,6 @@ def test_stage_verifies_routes_and_flags_unverifiable(tmp_path: Path):
     cell = next(c for c in manifest["by_source_lang"] if c["source"] == "igbo")
     assert cell["notes"] == {"langid:unverifiable": 1}
     assert manifest["totals"]["dropped_by_reason"] == {"langid:mismatch": 1}
-    assert langid_stage["report"]["min_score"]["sw"] == 0.3  # the override is recorded
+    assert langid_stage["report"]["min_score"]["sw"] == {"verify": 0.3, "route": 0.3}  # override recorded
+    assert langid_stage["report"]["min_score"]["en"] == {"verify": 0.8, "route": 0.8}  # ROOTS-tuned
+    assert langid_stage["report"]["min_score"]["fi"] == {"verify": 0.4, "route": 0.7}
