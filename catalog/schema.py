@@ -101,7 +101,7 @@ class Pii(Strict):
     justification: str | None = None
 
 
-ConnectorKind = Literal["jsonl", "parquet", "csv", "hf_dataset"]
+ConnectorKind = Literal["jsonl", "parquet", "csv", "hf_dataset", "code_tree"]
 
 
 class ConnectorSpec(Strict):
@@ -114,6 +114,8 @@ class ConnectorSpec(Strict):
     url_field: str | None = None
     lang_field: str | None = None
     retrieved_at_field: str | None = None
+    # Per-record licence (e.g. a code file's repository licence); else the entry's licence.
+    license_field: str | None = None
     # Which other record fields go to the JSON `meta` column; None keeps all of them.
     meta_fields: list[str] | None = None
     on_error: Literal["fail", "skip"] = "fail"

@@ -265,6 +265,7 @@ def iter_unit(unit: tuple, paths: list[str], options: CodeTreeOptions) -> Iterat
             yield row, rel, RecordError(rel, "invalid_utf8", f"invalid UTF-8 ({err.reason} at byte {err.start})")
             continue
         yield row, rel, {
+            "id": f"{repo}/{rel}",  # stable across added files, unlike the row
             "path": rel,
             "repo": repo,
             "language": language_of(rel, extensions),

@@ -7,7 +7,7 @@ from types import ModuleType
 from pydantic import BaseModel, ValidationError
 
 from catalog.schema import ConnectorSpec
-from sources import delimited, hf_dataset, jsonl, parquet
+from sources import code_tree, delimited, hf_dataset, jsonl, parquet
 
 # kind → (module with iter_records/iter_unit, options model)
 FILE_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
@@ -15,7 +15,12 @@ FILE_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
     "csv": (delimited, delimited.CsvOptions),
     "parquet": (parquet, parquet.ParquetOptions),
 }
-KINDS = {**FILE_KINDS, "hf_dataset": (hf_dataset, hf_dataset.HfDatasetOptions)}
+# Kinds read as launcher-planned work units (plan_units / iter_unit / unit_name / file_mtime).
+UNIT_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
+    "hf_dataset": (hf_dataset, hf_dataset.HfDatasetOptions),
+    "code_tree": (code_tree, code_tree.CodeTreeOptions),
+}
+KINDS = {**FILE_KINDS, **UNIT_KINDS}
 
 
 def options_for(spec: ConnectorSpec) -> BaseModel:

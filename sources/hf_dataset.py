@@ -26,7 +26,7 @@ class HfDatasetOptions(BaseModel):
     batch_size: int = Field(1000, gt=0)
 
 
-def plan_units(paths: list[str], options: HfDatasetOptions) -> list[tuple]:
+def plan_units(paths: list[str], options: HfDatasetOptions, entry_license: str | None = None) -> list[tuple]:
     """Work units, computed once on the launcher (cheap: no data is read)."""
     import datasets
 

@@ -9,8 +9,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import FileMetadata
 
 from catalog.schema import SourceEntry
-from sources import hf_dataset
-from sources.connectors import FILE_KINDS, options_for
+from sources.connectors import FILE_KINDS, UNIT_KINDS, options_for
 from sources.files import display_path, open_input
 from sources.records import DocumentBuilder, InputError, RecordError
 
@@ -35,9 +34,10 @@ class _ReadRecords(beam.DoFn):
         self.kind = self.entry.connector.kind
 
     def _records(self, unit):
-        if self.kind == "hf_dataset":
-            name = hf_dataset.unit_name(unit, self.options)
-            yield name, _mtime(hf_dataset.file_mtime(unit)), hf_dataset.iter_unit(unit, self.paths, self.options)
+        if self.kind in UNIT_KINDS:
+            module = UNIT_KINDS[self.kind][0]
+            name = module.unit_name(unit, self.options)
+            yield name, _mtime(module.file_mtime(unit)), module.iter_unit(unit, self.paths, self.options)
             return
         assert isinstance(unit, FileMetadata)
         module = FILE_KINDS[self.kind][0]
@@ -80,8 +80,10 @@ class ReadSource(beam.PTransform):
         self.entry, self.paths, self.catalog_root = entry, paths, catalog_root
 
     def expand(self, pbegin):
-        if self.entry.connector.kind == "hf_dataset":
-            units = hf_dataset.plan_units(self.paths, options_for(self.entry.connector))
+        kind = self.entry.connector.kind
+        if kind in UNIT_KINDS:
+            module = UNIT_KINDS[kind][0]
+            units = module.plan_units(self.paths, options_for(self.entry.connector), self.entry.license.id)
             matched = pbegin | "Units" >> beam.Create(units)
         else:
             matched = (

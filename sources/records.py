@@ -5,7 +5,7 @@ A document is a plain dict (cheap to pickle between Beam workers) with these key
   text, lang    lang is a registry code or `und`
   source        catalogue uid
   source_doc_id the record's own id, if the connector names an id field
-  url, license  license from the catalogue entry
+  url, license  license: the record's `license_field` if set, else the catalogue entry's
   input_file, input_row   where the record was read (row = 0-based record index in the file)
   retrieved_at  aware datetime (record field, else the entry's date, else the file's mtime)
   meta          JSON string of the record's other fields
@@ -93,7 +93,7 @@ class DocumentBuilder:
         self.default_lang = entry.languages[0] if len(entry.languages) == 1 else UNDETERMINED
         self.retrieved_at = entry.retrieved_at
         spec = self.spec
-        self._reserved = {spec.text_field, spec.id_field, spec.url_field, spec.retrieved_at_field} - {None}
+        self._reserved = {spec.text_field, spec.id_field, spec.url_field, spec.retrieved_at_field, spec.license_field} - {None}
         self._registry = None
 
     def _lang(self, value: Any) -> str:
@@ -131,6 +131,7 @@ class DocumentBuilder:
             else stable_id(self.source, input_file, str(row))
         )
         url = record.get(spec.url_field) if spec.url_field else None
+        license_id = record.get(spec.license_field) if spec.license_field else None
         try:
             retrieved = _as_datetime(record.get(spec.retrieved_at_field)) if spec.retrieved_at_field else None
         except (TypeError, ValueError) as err:
@@ -146,7 +147,7 @@ class DocumentBuilder:
             "source": self.source,
             "source_doc_id": original_id,
             "url": None if url in (None, "") else str(url),
-            "license": self.license,
+            "license": str(license_id) if license_id not in (None, "") else self.license,
             "input_file": input_file,
             "input_row": row,
             "retrieved_at": retrieved or self.retrieved_at or file_mtime,

@@ -211,6 +211,7 @@ def test_records_languages_and_errors(tree):
     assert records[("alpha", "src/Widget.C")]["language"] == "cpp"
     app = records[("alpha", "web/app.js")]
     assert app == {
+        "id": "alpha/web/app.js",
         "path": "web/app.js",
         "repo": "alpha",
         "language": "javascript",
