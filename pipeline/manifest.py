@@ -57,14 +57,14 @@ def tool_versions() -> dict[str, str]:
 def build_manifest(
     *,
     config: RunConfig,
-    catalog: Catalog,
-    source_uids: list[str],
+    sources: dict[str, dict[str, Any]],
     shards: list[dict[str, Any]],
     counts: list[dict[str, Any]],
     runner: dict[str, Any],
     schema: list[dict[str, str]],
     stage_reports: dict[str, dict[str, Any]] | None = None,
     created: dt.datetime | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     created = created or dt.datetime.now(dt.timezone.utc)
     shards = sorted(shards, key=lambda s: s["path"])
@@ -79,10 +79,7 @@ def build_manifest(
         "resolved_paths": {"catalog": config.catalog, "output": config.output},
         "config_sha256": config.sha256(),
         "schema": schema,
-        "sources": {
-            uid: {**catalog[uid].governance(), "catalog_file": str(catalog.files[uid].relative_to(catalog.root))}
-            for uid in source_uids
-        },
+        "sources": sources,
         "stages": [
             {
                 "name": name,
@@ -95,6 +92,15 @@ def build_manifest(
         "shards": [s for s in shards if s["path"].startswith("data/")],
         "rejected_shards": [s for s in shards if s["path"].startswith("rejected/")],
         **summarize(counts),
+        **(extra or {}),
+    }
+
+
+def source_snapshots(catalog: Catalog, uids: list[str]) -> dict[str, dict[str, Any]]:
+    """What a release records of each source's catalogue entry (governance, not connector)."""
+    return {
+        uid: {**catalog[uid].governance(), "catalog_file": str(catalog.files[uid].relative_to(catalog.root))}
+        for uid in uids
     }
 
 

@@ -14,7 +14,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from catalog.loader import load_catalog
 from pipeline.config import RunConfig
 from pipeline.ingest import Ingest
-from pipeline.manifest import build_manifest, dumps
+from pipeline.manifest import build_manifest, dumps, source_snapshots
 from pipeline.release import MANIFEST, WORK_DIR, check_target, discard, publish, staging_dir
 from pipeline.stages import RunContext, Stage, build_stages
 from pipeline.stats import CountSteps, write_json_list
@@ -63,8 +63,33 @@ class KeepRejected(beam.PTransform):
         )
 
 
+def write_release(
+    p: beam.Pipeline,
+    staging: str,
+    config: RunConfig,
+    schema: pa.Schema,
+    *,
+    read,
+    kept,
+    dropped,
+    skipped,
+    notes=None,
+) -> None:
+    """The tail every release-producing job shares: shards, rejected shards, counts."""
+    shards = [kept | "Write" >> WriteShards(staging, config.shards, schema)]
+    if config.keep_rejected != "none":
+        shards.append(
+            dropped
+            | "KeepRejected" >> KeepRejected(config.keep_rejected, config.rejected_sample_size)
+            | "WriteRejected" >> WriteShards(staging, config.shards, pa.schema([*schema, *REJECTED_COLUMNS]), prefix="rejected")
+        )
+    counts = p | "Count" >> CountSteps(read=read, written=kept, dropped=dropped, skipped=skipped, notes=notes)
+    work = posixpath.join(staging, WORK_DIR)
+    write_json_list(shards | "AllShards" >> beam.Flatten(), posixpath.join(work, "shards.json"), "shards")
+    write_json_list(counts, posixpath.join(work, "counts.json"), "counts")
+
+
 def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: str) -> None:
-    config = context.config
     ingested = p | "Ingest" >> Ingest(context.catalog, context.entries)
     documents = ingested.documents
     dropped = []
@@ -76,24 +101,18 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
         all_dropped = dropped | "AllDropped" >> beam.Flatten()
     else:
         all_dropped = p | "NoneDropped" >> beam.Create([])
-    schema = output_schema([column for stage in stages for column in stage.columns])
-    shards = [documents | "Write" >> WriteShards(staging, config.shards, schema)]
-    if config.keep_rejected != "none":
-        shards.append(
-            all_dropped
-            | "KeepRejected" >> KeepRejected(config.keep_rejected, config.rejected_sample_size)
-            | "WriteRejected" >> WriteShards(staging, config.shards, pa.schema([*schema, *REJECTED_COLUMNS]), prefix="rejected")
-        )
 
     def notes(doc):
         return [note for stage in stages for note in stage.notes(doc)]
 
-    counts = p | "Count" >> CountSteps(
-        read=ingested.documents, written=documents, dropped=all_dropped, skipped=ingested.skipped, notes=notes
+    write_release(
+        p, staging, context.config, stage_schema(stages),
+        read=ingested.documents, kept=documents, dropped=all_dropped, skipped=ingested.skipped, notes=notes,
     )
-    work = posixpath.join(staging, WORK_DIR)
-    write_json_list(shards | "AllShards" >> beam.Flatten(), posixpath.join(work, "shards.json"), "shards")
-    write_json_list(counts, posixpath.join(work, "counts.json"), "counts")
+
+
+def stage_schema(stages: list[Stage]) -> pa.Schema:
+    return output_schema([column for stage in stages for column in stage.columns])
 
 
 def _read_json(path: str) -> Any:
@@ -101,31 +120,24 @@ def _read_json(path: str) -> Any:
         return json.loads(handle.read())
 
 
-def run(config: RunConfig, beam_args: list[str] | None = None, *, overwrite: bool = False) -> dict[str, Any]:
-    """Run CONFIG; return the manifest of the published release."""
-    catalog = load_catalog(config.catalog)
-    context = RunContext(config, catalog, catalog.select(config.sources))
-    stages = build_stages(config, context)  # refuses a bad stage set before any work
-    reports = {stage.name: stage.report() for stage in stages}
-    output = config.output
-    assert output, "load_config fills `output`"
+def execute(output: str, beam_args: list[str] | None, overwrite: bool, build_graph, make_manifest) -> dict[str, Any]:
+    """Run a release-producing graph in a staging directory; publish only a complete release.
+
+    `build_graph(pipeline, staging)` adds the transforms; `make_manifest(shards, counts, runner)`
+    returns the manifest once the pipeline has finished.
+    """
     check_target(output, overwrite)
     options = pipeline_options(beam_args)
     staging = staging_dir(output)
     FileSystems.mkdirs(posixpath.join(staging, WORK_DIR))
     try:
         with beam.Pipeline(options=options) as p:
-            build(p, context, stages, staging)
+            build_graph(p, staging)
         work = posixpath.join(staging, WORK_DIR)
-        manifest = build_manifest(
-            config=config,
-            catalog=catalog,
-            source_uids=[e.uid for e in context.entries],
-            shards=_read_json(posixpath.join(work, "shards.json")),
-            counts=_read_json(posixpath.join(work, "counts.json")),
-            runner={"runner": options.view_as(StandardOptions).runner, **runner_record(options)},
-            schema=[{"name": f.name, "type": str(f.type)} for f in output_schema([c for s in stages for c in s.columns])],
-            stage_reports=reports,
+        manifest = make_manifest(
+            _read_json(posixpath.join(work, "shards.json")),
+            _read_json(posixpath.join(work, "counts.json")),
+            {"runner": options.view_as(StandardOptions).runner, **runner_record(options)},
         )
         with FileSystems.create(posixpath.join(staging, MANIFEST)) as handle:
             handle.write(dumps(manifest).encode())
@@ -134,3 +146,25 @@ def run(config: RunConfig, beam_args: list[str] | None = None, *, overwrite: boo
         discard(staging)
         raise
     return manifest
+
+
+def run(config: RunConfig, beam_args: list[str] | None = None, *, overwrite: bool = False) -> dict[str, Any]:
+    """Run CONFIG; return the manifest of the published release."""
+    catalog = load_catalog(config.catalog)
+    context = RunContext(config, catalog, catalog.select(config.sources))
+    stages = build_stages(config, context)  # refuses a bad stage set before any work
+    reports = {stage.name: stage.report() for stage in stages}
+    assert config.output, "load_config fills `output`"
+
+    def make_manifest(shards, counts, runner):
+        return build_manifest(
+            config=config,
+            sources=source_snapshots(catalog, [e.uid for e in context.entries]),
+            shards=shards,
+            counts=counts,
+            runner=runner,
+            schema=[{"name": f.name, "type": str(f.type)} for f in stage_schema(stages)],
+            stage_reports=reports,
+        )
+
+    return execute(config.output, beam_args, overwrite, lambda p, staging: build(p, context, stages, staging), make_manifest)

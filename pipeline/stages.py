@@ -68,6 +68,7 @@ STAGES: dict[str, type[Stage]] = {}
 def _register_builtin_stages() -> None:
     # Stage modules import this one; importing them here (lazily) fills STAGES.
     import pipeline.langid  # noqa: F401
+    import pipeline.quality  # noqa: F401
 
 
 def build_stages(config: RunConfig, context: RunContext) -> list[Stage]:
