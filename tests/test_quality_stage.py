@@ -165,3 +165,31 @@ def test_bad_threshold_keys_fail_before_work(tmp_path: Path):
     with pytest.raises(ConfigError, match="min_wrods"):
         run(config)
     assert not (tmp_path / "out").exists()
+
+
+def test_perplexity_filter_through_the_stage(tmp_path: Path):
+    """KenLM + SentencePiece models from the config are loaded by the workers and applied."""
+    pytest.importorskip("kenlm")
+    from filters.perplexity import PerplexityModel
+    from tests.test_perplexity import train_sentencepiece, write_arpa
+
+    sp = train_sentencepiece(tmp_path / "tiny.model")
+    arpa = write_arpa(tmp_path / "tiny.arpa")
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    docs = [{"id": "likely", "text": "ab ab ab ab\nab ab"}, {"id": "unlikely", "text": "cd dc cd\nbad cab"}]
+    pq.write_table(pa.Table.from_pylist(docs), data / "x.parquet")
+    catalog = write_catalog(tmp_path / "catalog", entry("tiny", {"kind": "parquet", "paths": ["../data/x.parquet"], "id_field": "id"}))
+    model = PerplexityModel(str(sp), str(arpa))
+    likely, unlikely = model.perplexity(docs[0]["text"]), model.perplexity(docs[1]["text"])
+    assert likely < unlikely
+    off = {key: None for key in ("number_words_min_cutoff", "character_repetition_max_cutoff", "word_repetition_max_cutoff",
+                                  "special_characters_max_cutoff", "stopwords_min_cutoff", "flagged_words_max_cutoff")}
+    stages = {"quality": {"enabled": True, "modify_documents": False,
+                          "thresholds": {"en": {**off, "perplexity_max_cutoff": (likely + unlikely) / 2}},
+                          "perplexity": {"en": {"sentencepiece": str(sp), "kenlm": str(arpa)}}}}
+    run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all")))
+    kept, rejected = _rows(tmp_path / "out", "data"), _rows(tmp_path / "out", "rejected")
+    assert kept[("tiny", "likely")]["quality"]["perplexity"] == likely
+    assert rejected[("tiny", "unlikely")]["drop_reason"] == "perplexity"
+    assert rejected[("tiny", "unlikely")]["quality"]["perplexity"] == unlikely
