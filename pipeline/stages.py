@@ -69,6 +69,7 @@ def _register_builtin_stages() -> None:
     # Stage modules import this one; importing them here (lazily) fills STAGES.
     import pipeline.langid  # noqa: F401
     import pipeline.quality  # noqa: F401
+    import pipeline.dedup  # noqa: F401
 
 
 def build_stages(config: RunConfig, context: RunContext) -> list[Stage]:

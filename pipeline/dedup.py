@@ -1,0 +1,355 @@
+"""The `dedup` stage: template lines, then exact, URL and MinHash-LSH near-duplicates.
+
+Every kind of duplicate becomes an edge between two document ids; connected components of
+that graph (alternating large-star/small-star rounds, Kiveris et al. 2014) are the clusters,
+computed with GroupByKeys only, so no worker ever holds more than one node's neighbourhood.
+
+Memory and rounds: a round is three GroupByKeys over the edge list (|E| ≤ |V|·(bands+2));
+a node's neighbour list is the only per-worker state, bounded by the largest cluster. The
+alternation converges in O(log² n) rounds in theory and a handful in practice; `cc_rounds`
+(default 8) are unrolled in the graph, a check counts nodes that are not yet in star shape,
+and if any remain, the remaining edges (at most `fallback_max_edges`, else the run fails with
+that number) are finished by union-find on one worker.
+
+One survivor per cluster by a total order (filters.dedup.survivor_key): earlier release,
+catalogue priority, bytes, id. Kept documents carry dup_cluster_id (the cluster's smallest
+id) and dup_cluster_size; removed ones go to the rejected set with `dup_survivor_id`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+
+from filters import dedup as d
+from pipeline.config import ConfigError, DedupSettings
+from pipeline.stages import STAGES, RunContext, Stage, StageOutput, rejected
+
+REJECTED = "rejected"
+SIGNATURE_SCHEMA_FIELDS = [
+    pa.field("id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),
+    pa.field("lang", pa.string(), nullable=False),
+    pa.field("exact", pa.string()),
+    pa.field("url", pa.string()),
+    pa.field("bytes", pa.int64()),
+    pa.field("priority", pa.int64()),
+    pa.field("signature", pa.list_(pa.uint32())),
+]
+
+
+def scope_key(settings: DedupSettings, source: str, lang: str) -> str:
+    return {"source": f"s:{source}", "language": f"l:{lang}", "global": "g"}[settings.scope]
+
+
+# --- template lines -----------------------------------------------------------------------
+
+
+class RemoveTemplateLines(beam.PTransform):
+    """Lines of ≥ min_chars occurring ≥ min_count times in a source are removed from its documents."""
+
+    def __init__(self, settings: DedupSettings):
+        super().__init__()
+        self.settings = settings
+
+    def expand(self, docs):
+        t = self.settings.template_lines
+        templates = (
+            docs
+            | "LineHashes" >> beam.FlatMap(lambda doc: [((doc["source"], h), 1) for h in d.template_candidates(doc["text"], t.min_chars)])
+            | "CountLines" >> beam.CombinePerKey(sum)
+            | "Frequent" >> beam.Filter(lambda kv: kv[1] >= t.min_count)
+            | "BySource" >> beam.Map(lambda kv: kv[0])
+        )
+        return docs | "StripTemplates" >> beam.ParDo(_StripTemplates(t.min_chars), beam.pvalue.AsMultiMap(templates)).with_outputs(
+            REJECTED, main="kept"
+        )
+
+
+class _StripTemplates(beam.DoFn):
+    def __init__(self, min_chars: int):
+        self.min_chars = min_chars
+        self._sets: dict[str, frozenset] = {}
+
+    def process(self, doc, templates):
+        hashes = templates.get(doc["source"])
+        if not hashes:
+            yield doc
+            return
+        if doc["source"] not in self._sets:
+            self._sets[doc["source"]] = frozenset(hashes)
+        text = d.remove_lines(doc["text"], self._sets[doc["source"]], self.min_chars)
+        if not text:
+            yield beam.pvalue.TaggedOutput(REJECTED, rejected(doc, "dedup", "template_only"))
+        else:
+            yield {**doc, "text": text}
+
+
+# --- features and edges --------------------------------------------------------------------
+
+
+class _Features(beam.DoFn):
+    """Per document: the node record (exact key, URL key, signature) for the duplicate graph."""
+
+    def __init__(self, settings: DedupSettings, priorities: dict[str, int]):
+        self.settings, self.priorities = settings, priorities
+
+    def setup(self):
+        self.hasher = None
+        if self.settings.near.enabled:
+            from filters.minhash import MinHasher
+
+            self.hasher = MinHasher(num_perm=self.settings.near.num_perm, seed=self.settings.near.seed)
+
+    def process(self, doc):
+        s = self.settings
+        node = {
+            "id": doc["id"],
+            "source": doc["source"],
+            "lang": doc["lang"],
+            "exact": d.normalized_hash(doc["text"]) if s.exact else None,
+            "url": d.url_key(doc.get("url")) if s.url else None,
+            "bytes": len(doc["text"].encode("utf-8")),
+            "priority": self.priorities.get(doc["source"], 0),
+            "signature": None,
+        }
+        if self.hasher is not None:
+            from filters.minhash import shingles
+
+            node["signature"] = np.asarray(self.hasher.signature(shingles(doc["text"], doc["lang"], s.near.ngram)), dtype=np.uint32)
+        yield node
+
+
+def _similar(threshold: float):
+    from filters.minhash import estimated_jaccard
+
+    return lambda a, b: estimated_jaccard(a, b) >= threshold
+
+
+class DuplicateEdges(beam.PTransform):
+    def __init__(self, settings: DedupSettings, bands: int, rows: int):
+        super().__init__()
+        self.settings, self.bands, self.rows = settings, bands, rows
+
+    def expand(self, nodes):
+        s = self.settings
+        edges = []
+        if s.exact:
+            edges.append(
+                nodes
+                | "ExactKey" >> beam.Map(lambda n: ((scope_key(s, n["source"], n["lang"]), n["exact"]), n["id"]))
+                | "ExactGroups" >> beam.GroupByKey()
+                | "ExactEdges" >> beam.FlatMap(lambda kv: d.star_edges(kv[1]))
+            )
+        if s.url:
+            edges.append(
+                nodes
+                | "WithUrl" >> beam.Filter(lambda n: n["url"] is not None)
+                | "UrlKey" >> beam.Map(lambda n: ((scope_key(s, n["source"], n["lang"]), n["url"]), n["id"]))
+                | "UrlGroups" >> beam.GroupByKey()
+                | "UrlEdges" >> beam.FlatMap(lambda kv: d.star_edges(kv[1]))
+            )
+        if s.near.enabled:
+            from filters.minhash import band_keys
+
+            bands, rows, threshold = self.bands, self.rows, s.near.threshold
+            edges.append(
+                nodes
+                | "BandKeys" >> beam.FlatMap(
+                    lambda n: [
+                        ((scope_key(s, n["source"], n["lang"]), key), (n["id"], n["signature"]))
+                        for key in band_keys(n["signature"], bands, rows)
+                    ]
+                )
+                | "Buckets" >> beam.GroupByKey()
+                | "Verify" >> beam.FlatMap(lambda kv, sim: d.verified_bucket_edges(list(kv[1]), sim), _similar(threshold))
+            )
+        if not edges:
+            return nodes.pipeline | "NoEdges" >> beam.Create([])
+        return edges | "AllEdges" >> beam.Flatten() | "Distinct" >> beam.Distinct()
+
+
+# --- connected components ------------------------------------------------------------------
+
+
+class ConnectedComponents(beam.PTransform):
+    """Undirected edges (a, b) → (node, smallest node of its component) for every non-root node."""
+
+    def __init__(self, rounds: int, fallback_max_edges: int):
+        super().__init__()
+        self.rounds, self.fallback_max_edges = rounds, fallback_max_edges
+
+    def expand(self, edges):
+        for i in range(self.rounds):
+            edges = (
+                edges
+                | f"Both{i}" >> beam.FlatMap(lambda e: [(e[0], e[1]), (e[1], e[0])])
+                | f"LargeGroup{i}" >> beam.GroupByKey()
+                | f"LargeStar{i}" >> beam.FlatMap(lambda kv: d.large_star(kv[0], kv[1]))
+                | f"LargeDistinct{i}" >> beam.Distinct()
+                | f"Orient{i}" >> beam.Map(lambda e: (max(e), min(e)))
+                | f"SmallGroup{i}" >> beam.GroupByKey()
+                | f"SmallStar{i}" >> beam.FlatMap(lambda kv: d.small_star(kv[0], kv[1]))
+                | f"SmallDistinct{i}" >> beam.Distinct()
+            )
+        # Converged iff every component is a star around its smallest node: no node is both a
+        # child and a parent, and no child has two parents.
+        as_child = edges | "ByChild" >> beam.Map(lambda e: (e[0], ("child", e[1])))
+        as_parent = edges | "ByParent" >> beam.Map(lambda e: (e[1], ("parent", e[0])))
+        unfinished = (
+            (as_child, as_parent)
+            | "Roles" >> beam.Flatten()
+            | "RolesByNode" >> beam.GroupByKey()
+            | "NotStar" >> beam.Map(lambda kv: int(_not_star(kv[1])))
+            | "CountNotStar" >> beam.CombineGlobally(sum)
+        )
+        routed = edges | "SplitConverged" >> beam.ParDo(_Route(), beam.pvalue.AsSingleton(unfinished)).with_outputs(
+            "residual", main="done"
+        )
+        finished = (
+            routed.residual
+            | "OneKey" >> beam.Map(lambda e: (0, e))
+            | "Gather" >> beam.GroupByKey()
+            | "UnionFind" >> beam.FlatMap(_finish, self.fallback_max_edges)
+        )
+        return (routed.done, finished) | "Components" >> beam.Flatten()
+
+
+def _not_star(roles) -> bool:
+    parents, child_of = set(), set()
+    for role, other in roles:
+        (child_of if role == "child" else parents).add(other)
+    return bool(child_of and parents) or len(child_of) > 1
+
+
+class _Route(beam.DoFn):
+    def process(self, edge, unfinished):
+        if unfinished:
+            yield beam.pvalue.TaggedOutput("residual", edge)
+        else:
+            yield edge
+
+
+def _finish(kv, limit):
+    edges = list(kv[1])
+    if len(edges) > limit:
+        raise RuntimeError(
+            f"connected components did not converge in the unrolled rounds and {len(edges)} edges remain, "
+            f"over fallback_max_edges={limit}; raise stages.dedup.cc_rounds"
+        )
+    for node, root in d.union_find(edges).items():
+        if node != root:
+            yield node, root
+
+
+# --- survivors -------------------------------------------------------------------------------
+
+
+def _pick_survivors(kv):
+    root, members = kv
+    members = sorted(members, key=d.survivor_key)
+    survivor = members[0]
+    for member in members:
+        reason = None if member is survivor else d.drop_reason(member, survivor)
+        yield member["id"], {
+            "dup_cluster_id": root,
+            "dup_cluster_size": len(members),
+            "dup_survivor_id": survivor["id"],
+            "reason": reason,
+        }
+
+
+class _Apply(beam.DoFn):
+    def process(self, kv):
+        _, grouped = kv
+        info = list(grouped["info"])
+        for doc in grouped["doc"]:
+            if not info:
+                yield {**doc, "dup_cluster_id": doc["id"], "dup_cluster_size": 1}
+                continue
+            cluster = info[0]
+            out = {**doc, "dup_cluster_id": cluster["dup_cluster_id"], "dup_cluster_size": cluster["dup_cluster_size"]}
+            if cluster["reason"] is None:
+                yield out
+            else:
+                out["dup_survivor_id"] = cluster["dup_survivor_id"]
+                yield beam.pvalue.TaggedOutput(REJECTED, rejected(out, "dedup", cluster["reason"]))
+
+
+class Deduplicate(Stage):
+    name = "dedup"
+    columns = [
+        pa.field("dup_cluster_id", pa.string()),
+        pa.field("dup_cluster_size", pa.int64()),
+        pa.field("dup_survivor_id", pa.string()),
+    ]
+
+    def __init__(self, settings: DedupSettings, context: RunContext):
+        super().__init__(settings, context)
+        self.priorities = {entry.uid: entry.priority for entry in context.entries}
+        near = settings.near
+        self.bands, self.rows = near.bands, near.rows
+        if near.enabled and self.bands is None:
+            from filters.minhash import lsh_params
+
+            self.bands, self.rows = lsh_params(near.threshold, near.num_perm)
+        if settings.against:
+            raise ConfigError("stages.dedup.against: incremental dedup against earlier releases is not available yet")
+
+    def expand(self, documents) -> StageOutput:
+        s = self.settings
+        rejected_parts = []
+        if s.template_lines.enabled:
+            stripped = documents | "TemplateLines" >> RemoveTemplateLines(s)
+            documents = stripped.kept
+            rejected_parts.append(stripped[REJECTED])
+        nodes = documents | "Features" >> beam.ParDo(_Features(s, self.priorities))
+        edges = nodes | "Edges" >> DuplicateEdges(s, self.bands, self.rows)
+        components = edges | "Components" >> ConnectedComponents(s.cc_rounds, s.fallback_max_edges)
+        roots = components | "Roots" >> beam.Map(lambda e: (e[1], e[1])) | "DistinctRoots" >> beam.Distinct()
+        membership = (components, roots) | "Membership" >> beam.Flatten()  # node → root, roots included
+        members = (
+            {"root": membership, "node": nodes | "NodeById" >> beam.Map(lambda n: (n["id"], _slim(n)))}
+            | "JoinNodes" >> beam.CoGroupByKey()
+            | "ByRoot" >> beam.FlatMap(lambda kv: [(root, node) for root in kv[1]["root"] for node in kv[1]["node"]])
+            | "Clusters" >> beam.GroupByKey()
+            | "Survivors" >> beam.FlatMap(_pick_survivors)
+        )
+        applied = (
+            {"doc": documents | "DocById" >> beam.Map(lambda doc: (doc["id"], doc)), "info": members}
+            | "JoinDocs" >> beam.CoGroupByKey()
+            | "Apply" >> beam.ParDo(_Apply()).with_outputs(REJECTED, main="kept")
+        )
+        rejected_parts.append(applied[REJECTED])
+        return StageOutput(applied.kept, rejected_parts | "AllRejected" >> beam.Flatten())
+
+    def report(self) -> dict[str, Any]:
+        s = self.settings
+        report = {"scope": s.scope, "exact": s.exact, "url": s.url, "template_lines": s.template_lines.model_dump(),
+                  "cc_rounds": s.cc_rounds, "fallback_max_edges": s.fallback_max_edges}
+        if s.near.enabled:
+            from filters.minhash import false_negative_probability, false_positive_probability
+
+            report["near"] = {
+                **s.near.model_dump(),
+                "bands": self.bands,
+                "rows": self.rows,
+                "false_positive_probability": false_positive_probability(s.near.threshold, self.bands, self.rows),
+                "false_negative_probability": false_negative_probability(s.near.threshold, self.bands, self.rows),
+            }
+        return report
+
+    @staticmethod
+    def notes(doc: dict[str, Any]) -> list[str]:
+        return ["dedup:has_duplicates"] if doc.get("dup_cluster_size", 1) > 1 else []
+
+
+def _slim(node: dict[str, Any]) -> dict[str, Any]:
+    """What survivor choice needs (signatures stay behind)."""
+    return {k: node[k] for k in ("id", "exact", "url", "bytes", "priority")}
+
+
+STAGES[Deduplicate.name] = Deduplicate

@@ -1,0 +1,174 @@
+"""Dedup: keys, template lines, distributed connected components, survivors, the stage end to end."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+
+from filters import dedup as d
+from pipeline.config import load_config
+from pipeline.dedup import ConnectedComponents
+from pipeline.run import pipeline_options, run
+from tests.conftest import MULTI_PROCESS, PORTABLE, entry, shard_digests, write_catalog, write_config
+from tests.test_quality_stage import document
+
+
+def test_exact_key_ignores_spacing_digits_and_punctuation():
+    assert d.normalized_hash("Hello,  world! 2024") == d.normalized_hash("hello world 1999.")
+    assert d.normalized_hash("你好，世界。") == d.normalized_hash("你好 世界")
+    assert d.normalized_hash("hello world") != d.normalized_hash("hello word")
+
+
+def test_url_key_drops_query_scheme_and_www():
+    assert d.url_key("https://www.Example.org/a/b/?utm_source=x#top") == "example.org/a/b"
+    assert d.url_key("http://example.org/a/b") == "example.org/a/b"
+    assert d.url_key("https://example.org/a/c") != d.url_key("https://example.org/a/b")
+    assert d.url_key(None) is None and d.url_key("") is None
+
+
+def test_template_lines_removed_only_when_frequent_enough():
+    footer = "© 2026 Valrive Gazette — all rights reserved"
+    text = f"Real first line of the story.\n{footer}\nshort\n"
+    templates = {d.line_hash(footer)}
+    assert d.remove_lines(text, templates, 15) == "Real first line of the story.\nshort"
+    assert d.template_candidates(text, 15) == [d.line_hash("Real first line of the story."), d.line_hash(footer)]
+
+
+def _components_beam(edges, rounds=8, limit=10_000, args=()):
+    with beam.Pipeline(options=pipeline_options(list(args))) as p:
+        out = p | beam.Create(edges) | ConnectedComponents(rounds, limit)
+        assert_that(out, equal_to(sorted((n, r) for n, r in d.union_find(edges).items() if n != r)))
+
+
+def test_components_chain_and_transitive_case():
+    # A~B, B~C, A≁C: one cluster rooted at the smallest id.
+    _components_beam([("b", "a"), ("c", "b")])
+    chain = [(f"n{i:04d}", f"n{i + 1:04d}") for i in range(200)]
+    _components_beam(chain)
+
+
+def test_components_star_of_1000_and_random_graphs():
+    _components_beam([(f"copy{i:04d}", "hub") for i in range(1000)])
+    rng = random.Random(7)
+    nodes = [f"v{i:03d}" for i in range(300)]
+    edges = list({tuple(sorted(rng.sample(nodes, 2))) for _ in range(280)})
+    _components_beam(edges)
+
+
+def test_components_fallback_when_rounds_are_too_few():
+    chain = [(f"n{i:04d}", f"n{i + 1:04d}") for i in range(300)]
+    _components_beam(chain, rounds=1)  # not converged after one round: union-find finishes it
+    with pytest.raises(Exception, match="fallback_max_edges"):
+        _components_beam(chain, rounds=1, limit=10)
+
+
+def test_components_multi_process_and_empty():
+    _components_beam([("b", "a"), ("c", "b"), ("y", "x")], args=MULTI_PROCESS)
+    _components_beam([], args=MULTI_PROCESS)
+
+
+def test_survivor_order():
+    members = [
+        {"id": "a", "priority": 0, "bytes": 10},
+        {"id": "b", "priority": 5, "bytes": 5},
+        {"id": "c", "priority": 5, "bytes": 9},
+        {"id": "d", "priority": 5, "bytes": 9},
+    ]
+    assert min(members, key=d.survivor_key)["id"] == "c"
+    assert min(members + [{"id": "z", "released": True}], key=d.survivor_key)["id"] == "z"
+
+
+# --- the stage ---------------------------------------------------------------------------------
+
+
+def _corpus(tmp_path: Path):
+    rng = random.Random(3)
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    base = [document("fr", i * 7, 10) for i in range(30)]
+    rows = [{"id": f"doc{i:03d}", "text": text, "url": f"https://example.org/fr/{i}"} for i, text in enumerate(base)]
+    # exact copies (different spacing/punctuation), a URL copy with a tracking parameter
+    rows.append({"id": "exact-of-001", "text": base[1].replace(". ", " . "), "url": "https://example.org/copy/1"})
+    rows.append({"id": "url-of-002", "text": document("fr", 500, 10), "url": "https://example.org/fr/2?utm_source=mail"})
+    # near-duplicate chain: 010 ≈ chainB ≈ chainC, with chainC far from 010
+    words = base[10].split()
+    chain_b = words[: int(len(words) * 0.9)] + ["ajouté"] * 5
+    chain_c = chain_b[int(len(words) * 0.15):] + document("fr", 900, 2).split()
+    rows.append({"id": "chainB", "text": " ".join(chain_b), "url": None})
+    rows.append({"id": "chainC", "text": " ".join(chain_c), "url": None})
+    footer = "Valrive Gazette — tous droits réservés, reproduction interdite"
+    for row in rows[:12]:
+        row["text"] += "\n" + footer
+    rng.shuffle(rows)
+    pq.write_table(pa.Table.from_pylist(rows), data / "fr.parquet")
+    return write_catalog(tmp_path / "catalog", entry("gazette", {"kind": "parquet", "paths": ["../data/fr.parquet"],
+                                                                 "id_field": "id", "url_field": "url"}, languages=["fr"]))
+
+
+@pytest.fixture(scope="module")
+def dedup_release(tmp_path_factory):
+    pytest.importorskip("filters.minhash")
+    root = tmp_path_factory.mktemp("dedup")
+    catalog = _corpus(root)
+    config = load_config(write_config(root / "run.yaml", catalog, root / "out", stages={"dedup": {"enabled": True}},
+                                      keep_rejected="all"))
+    return root, config, run(config)
+
+
+def _by_id(path: Path, kind: str):
+    files = list(path.glob(f"{kind}/**/*.parquet"))
+    rows = pa.concat_tables([pq.read_table(f) for f in files]).to_pylist() if files else []
+    return {r["source_doc_id"]: r for r in rows}
+
+
+def test_stage_removes_each_kind_and_keeps_one_survivor(dedup_release):
+    root, _, manifest = dedup_release
+    kept, rejected = _by_id(root / "out", "data"), _by_id(root / "out", "rejected")
+    assert rejected["exact-of-001"]["drop_reason"] == "exact"
+    assert rejected["exact-of-001"]["dup_survivor_id"] == kept["doc001"]["id"]
+    assert rejected["url-of-002"]["drop_reason"] == "url" or rejected.get("doc002", {}).get("drop_reason") == "url"
+    # the chain is one cluster even though its ends are not similar
+    chain = [kept.get(i) or rejected.get(i) for i in ("doc010", "chainB", "chainC")]
+    assert len({r["dup_cluster_id"] for r in chain}) == 1 and chain[0]["dup_cluster_size"] == 3
+    assert sum(1 for r in chain if "drop_reason" in r and r["drop_reason"]) == 2
+    # template footer gone from every document that had it
+    assert all("tous droits réservés" not in r["text"] for r in kept.values())
+    assert kept["doc000"]["dup_cluster_size"] == 1 and kept["doc000"]["dup_cluster_id"] == kept["doc000"]["id"]
+    totals = manifest["totals"]
+    assert totals["docs_in"] == totals["docs_out"] + totals["docs_dropped"]
+    (report,) = [s["report"] for s in manifest["stages"] if s["name"] == "dedup"]
+    assert report["near"]["bands"] * report["near"]["rows"] <= 128
+
+
+def test_stage_identical_across_runners(dedup_release, tmp_path: Path):
+    root, config, _ = dedup_release
+    for name, args in (("multi", MULTI_PROCESS), ("portable", PORTABLE)):
+        other = config.model_copy(update={"output": str(tmp_path / name)})
+        other._as_written = config._as_written
+        run(other, args)
+        assert shard_digests(tmp_path / name) == shard_digests(root / "out"), name
+
+
+def test_stage_on_empty_and_single_document_inputs(tmp_path: Path):
+    pytest.importorskip("filters.minhash")
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    (data / "one.jsonl").write_text('{"id": "only", "text": "Un seul document ici, sans doublon."}\n')
+    (data / "none.jsonl").write_text('{"id": "bad", "text": ""}\n')
+    catalog = write_catalog(
+        tmp_path / "catalog",
+        entry("one", {"kind": "jsonl", "paths": ["../data/one.jsonl"], "id_field": "id"}, languages=["fr"]),
+        entry("none", {"kind": "jsonl", "paths": ["../data/none.jsonl"], "id_field": "id", "on_error": "skip"}, languages=["fr"]),
+    )
+    for args in ([], MULTI_PROCESS):
+        out = tmp_path / f"out{len(args)}"
+        manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, out, stages={"dedup": {"enabled": True}})), args)
+        assert manifest["totals"]["docs_out"] == 1
+        (row,) = _by_id(out, "data").values()
+        assert row["dup_cluster_size"] == 1
