@@ -24,12 +24,23 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
+import json
+import posixpath
+
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
 from filters import dedup as d
 from pipeline.config import ConfigError, DedupSettings
 from pipeline.stages import STAGES, RunContext, Stage, StageOutput, rejected
+from pipeline.write import WriteShards
+
+SIGNATURES = "dedup/signatures"
+# Settings that must match for signatures of another release to be comparable.
+COMPATIBLE = ("num_perm", "seed", "ngram", "bands", "rows")
 
 REJECTED = "rejected"
-SIGNATURE_SCHEMA_FIELDS = [
+SIGNATURE_SCHEMA = pa.schema([
     pa.field("id", pa.string(), nullable=False),
     pa.field("source", pa.string(), nullable=False),
     pa.field("lang", pa.string(), nullable=False),
@@ -38,7 +49,7 @@ SIGNATURE_SCHEMA_FIELDS = [
     pa.field("bytes", pa.int64()),
     pa.field("priority", pa.int64()),
     pa.field("signature", pa.list_(pa.uint32())),
-]
+])
 
 
 def scope_key(settings: DedupSettings, source: str, lang: str) -> str:
@@ -75,7 +86,7 @@ class _StripTemplates(beam.DoFn):
         self._sets: dict[str, frozenset] = {}
 
     def process(self, doc, templates):
-        hashes = templates.get(doc["source"])
+        hashes = templates[doc["source"]]  # a multimap view: missing keys give []
         if not hashes:
             yield doc
             return
@@ -296,8 +307,30 @@ class Deduplicate(Stage):
             from filters.minhash import lsh_params
 
             self.bands, self.rows = lsh_params(near.threshold, near.num_perm)
-        if settings.against:
-            raise ConfigError("stages.dedup.against: incremental dedup against earlier releases is not available yet")
+        self.against_files = self._against(settings.against)
+
+    def _against(self, releases: list[str]) -> list[str]:
+        """Signature files of earlier releases, refused if their MinHash settings differ."""
+        files = []
+        mine = {"num_perm": self.settings.near.num_perm, "seed": self.settings.near.seed,
+                "ngram": self.settings.near.ngram, "bands": self.bands, "rows": self.rows}
+        for release in releases:
+            path = posixpath.join(release, "manifest.json")
+            if not FileSystems.exists(path):
+                raise ConfigError(f"stages.dedup.against: {release} has no manifest.json")
+            with FileSystems.open(path) as handle:
+                manifest = json.loads(handle.read())
+            reports = [s.get("report", {}) for s in manifest.get("stages", []) if s["name"] == "dedup"]
+            theirs = (reports[0].get("near") or {}) if reports else {}
+            differing = {k: (theirs.get(k), mine[k]) for k in COMPATIBLE if theirs.get(k) != mine[k]}
+            if differing:
+                raise ConfigError(
+                    f"stages.dedup.against: {release} was deduplicated with other MinHash settings "
+                    f"(theirs, ours): {differing}"
+                )
+            found = [a["path"] for a in manifest.get("artifacts", []) if a["path"].startswith(SIGNATURES + "/")]
+            files += [posixpath.join(release, f) for f in found]
+        return files
 
     def expand(self, documents) -> StageOutput:
         s = self.settings
@@ -306,7 +339,15 @@ class Deduplicate(Stage):
             stripped = documents | "TemplateLines" >> RemoveTemplateLines(s)
             documents = stripped.kept
             rejected_parts.append(stripped[REJECTED])
-        nodes = documents | "Features" >> beam.ParDo(_Features(s, self.priorities))
+        fresh = documents | "Features" >> beam.ParDo(_Features(s, self.priorities))
+        nodes = fresh
+        if self.against_files:
+            released = (
+                documents.pipeline
+                | "Released" >> beam.Create(self.against_files)
+                | "ReadSignatures" >> beam.FlatMap(_read_signatures)
+            )
+            nodes = (fresh, released) | "AllNodes" >> beam.Flatten()
         edges = nodes | "Edges" >> DuplicateEdges(s, self.bands, self.rows)
         components = edges | "Components" >> ConnectedComponents(s.cc_rounds, s.fallback_max_edges)
         roots = components | "Roots" >> beam.Map(lambda e: (e[1], e[1])) | "DistinctRoots" >> beam.Distinct()
@@ -324,7 +365,17 @@ class Deduplicate(Stage):
             | "Apply" >> beam.ParDo(_Apply()).with_outputs(REJECTED, main="kept")
         )
         rejected_parts.append(applied[REJECTED])
-        return StageOutput(applied.kept, rejected_parts | "AllRejected" >> beam.Flatten())
+        # The kept documents' signatures go into the release so a later run can dedup against it.
+        signatures = (
+            {"node": fresh | "FreshById" >> beam.Map(lambda n: (n["id"], n)),
+             "kept": applied.kept | "KeptIds" >> beam.Map(lambda doc: (doc["id"], None))}
+            | "JoinKept" >> beam.CoGroupByKey()
+            | "KeptNodes" >> beam.FlatMap(lambda kv: [_signature_row(n) for n in kv[1]["node"]] if kv[1]["kept"] else [])
+            | "WriteSignatures" >> WriteShards(
+                self.context.staging, self.context.config.shards, SIGNATURE_SCHEMA, prefix=SIGNATURES, size=_signature_bytes
+            )
+        )
+        return StageOutput(applied.kept, rejected_parts | "AllRejected" >> beam.Flatten(), signatures)
 
     def report(self) -> dict[str, Any]:
         s = self.settings
@@ -349,7 +400,24 @@ class Deduplicate(Stage):
 
 def _slim(node: dict[str, Any]) -> dict[str, Any]:
     """What survivor choice needs (signatures stay behind)."""
-    return {k: node[k] for k in ("id", "exact", "url", "bytes", "priority")}
+    return {k: node.get(k) for k in ("id", "exact", "url", "bytes", "priority", "released")}
+
+
+def _signature_row(node: dict[str, Any]) -> dict[str, Any]:
+    sig = node.get("signature")
+    return {**{f.name: node.get(f.name) for f in SIGNATURE_SCHEMA}, "signature": None if sig is None else sig.tolist()}
+
+
+def _signature_bytes(row: dict[str, Any]) -> int:
+    return 4 * len(row["signature"] or ()) + 64
+
+
+def _read_signatures(path: str):
+    with FileSystems.open(path) as handle:
+        table = pq.read_table(handle)
+    for row in table.to_pylist():
+        sig = row.get("signature")
+        yield {**row, "signature": None if sig is None else np.asarray(sig, dtype=np.uint32), "released": True}
 
 
 STAGES[Deduplicate.name] = Deduplicate

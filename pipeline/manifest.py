@@ -91,6 +91,8 @@ def build_manifest(
         "keep_rejected": {"mode": config.keep_rejected, "sample_size": config.rejected_sample_size},
         "shards": [s for s in shards if s["path"].startswith("data/")],
         "rejected_shards": [s for s in shards if s["path"].startswith("rejected/")],
+        # Files stages keep for later runs (e.g. dedup/signatures for incremental dedup).
+        "artifacts": [s for s in shards if not s["path"].startswith(("data/", "rejected/"))],
         **summarize(counts),
         **(extra or {}),
     }

@@ -74,9 +74,10 @@ def write_release(
     dropped,
     skipped,
     notes=None,
+    artifacts=(),
 ) -> None:
     """The tail every release-producing job shares: shards, rejected shards, counts."""
-    shards = [kept | "Write" >> WriteShards(staging, config.shards, schema)]
+    shards = [kept | "Write" >> WriteShards(staging, config.shards, schema), *artifacts]
     if config.keep_rejected != "none":
         shards.append(
             dropped
@@ -90,13 +91,16 @@ def write_release(
 
 
 def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: str) -> None:
+    context.staging = staging
     ingested = p | "Ingest" >> Ingest(context.catalog, context.entries)
     documents = ingested.documents
-    dropped = []
+    dropped, artifacts = [], []
     for stage in stages:
         output = documents | stage
         documents = output.kept
         dropped.append(output.rejected)
+        if output.artifacts is not None:
+            artifacts.append(output.artifacts)
     if dropped:
         all_dropped = dropped | "AllDropped" >> beam.Flatten()
     else:
@@ -108,6 +112,7 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
     write_release(
         p, staging, context.config, stage_schema(stages),
         read=ingested.documents, kept=documents, dropped=all_dropped, skipped=ingested.skipped, notes=notes,
+        artifacts=artifacts,
     )
 
 

@@ -24,6 +24,8 @@ STAGE_ORDER = ("langid", "quality", "dedup", "pii")
 class StageOutput(NamedTuple):
     kept: beam.PCollection
     rejected: beam.PCollection
+    # Shard records of files the stage wrote itself under the release (e.g. dedup signatures).
+    artifacts: beam.PCollection | None = None
 
 
 @dataclass
@@ -31,8 +33,9 @@ class RunContext:
     """What a stage may consult besides its settings: the run config and the catalogue."""
 
     config: RunConfig
-    catalog: Catalog
+    catalog: Catalog | None
     entries: list[SourceEntry] = field(default_factory=list)
+    staging: str | None = None  # where the release is being written (set when the graph is built)
 
 
 class Stage(beam.PTransform):

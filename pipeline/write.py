@@ -113,8 +113,8 @@ class _PlanShards(beam.DoFn):
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, root: str, prefix: str, shards: ShardsConfig, schema: pa.Schema):
-        self.root, self.prefix, self.shards, self.schema = root, prefix, shards, schema
+    def __init__(self, root: str, prefix: str, shards: ShardsConfig, schema: pa.Schema, size=text_bytes):
+        self.root, self.prefix, self.shards, self.schema, self.size = root, prefix, shards, schema, size
 
     def process(self, element):
         (lang, source, index, total), docs = element
@@ -126,7 +126,7 @@ class _WriteShard(beam.DoFn):
             "lang": lang,
             "source": source,
             "rows": len(docs),
-            "text_bytes": sum(text_bytes(d) for d in docs),
+            "text_bytes": sum(self.size(d) for d in docs),
             **written,
         }
 
@@ -134,16 +134,17 @@ class _WriteShard(beam.DoFn):
 class WriteShards(beam.PTransform):
     """Returns a PCollection of shard records (path, rows, bytes, sha256) for the manifest."""
 
-    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema = SCHEMA, prefix: str = "data"):
+    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema = SCHEMA, prefix: str = "data", size=text_bytes):
+        """`size(row)` is what max_bytes counts: UTF-8 text bytes for documents."""
         super().__init__()
-        self.root, self.shards, self.schema, self.prefix = root, shards, schema, prefix
+        self.root, self.shards, self.schema, self.prefix, self.size = root, shards, schema, prefix, size
 
     def expand(self, docs):
-        shards = self.shards
+        shards, size = self.shards, self.size
         keyed = docs | "KeyByGroup" >> beam.Map(lambda d: ((d["lang"], d["source"]), d))
         sizes = (
             keyed
-            | "Size" >> beam.Map(lambda kv: (kv[0], (1, text_bytes(kv[1]))))
+            | "Size" >> beam.Map(lambda kv: (kv[0], (1, size(kv[1]))))
             | "SumSizes" >> beam.CombinePerKey(sum_pairs)
         )
         placeholders = sizes | "PlanShards" >> beam.ParDo(_PlanShards(shards))
@@ -159,5 +160,5 @@ class WriteShards(beam.PTransform):
             (assigned, placeholders)
             | "WithPlaceholders" >> beam.Flatten()
             | "GroupShards" >> beam.GroupByKey()
-            | "WriteParquet" >> beam.ParDo(_WriteShard(self.root, self.prefix, shards, self.schema))
+            | "WriteParquet" >> beam.ParDo(_WriteShard(self.root, self.prefix, shards, self.schema, size))
         )

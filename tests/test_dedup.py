@@ -16,7 +16,7 @@ from pipeline.config import load_config
 from pipeline.dedup import ConnectedComponents
 from pipeline.run import pipeline_options, run
 from tests.conftest import MULTI_PROCESS, PORTABLE, entry, shard_digests, write_catalog, write_config
-from tests.test_quality_stage import document
+from tests.test_quality_stage import document, sentences
 
 
 def test_exact_key_ignores_spacing_digits_and_punctuation():
@@ -91,17 +91,19 @@ def _corpus(tmp_path: Path):
     rng = random.Random(3)
     data = tmp_path / "catalog" / "data"
     data.mkdir(parents=True)
-    base = [document("fr", i * 7, 10) for i in range(30)]
+    pool = sentences("fr")
+    base = [" ".join(rng.sample(pool, 10)) for _ in range(30)]  # unrelated documents
     rows = [{"id": f"doc{i:03d}", "text": text, "url": f"https://example.org/fr/{i}"} for i, text in enumerate(base)]
     # exact copies (different spacing/punctuation), a URL copy with a tracking parameter
     rows.append({"id": "exact-of-001", "text": base[1].replace(". ", " . "), "url": "https://example.org/copy/1"})
-    rows.append({"id": "url-of-002", "text": document("fr", 500, 10), "url": "https://example.org/fr/2?utm_source=mail"})
-    # near-duplicate chain: 010 ≈ chainB ≈ chainC, with chainC far from 010
-    words = base[10].split()
-    chain_b = words[: int(len(words) * 0.9)] + ["ajouté"] * 5
-    chain_c = chain_b[int(len(words) * 0.15):] + document("fr", 900, 2).split()
-    rows.append({"id": "chainB", "text": " ".join(chain_b), "url": None})
-    rows.append({"id": "chainC", "text": " ".join(chain_c), "url": None})
+    rows.append({"id": "url-of-002", "text": " ".join(rng.sample(pool, 10)), "url": "https://example.org/fr/2?utm_source=mail"})
+    # near-duplicate chain: B = W[0:104] (100 word 5-grams), A = W[0:91], C = W[13:104]:
+    # J(A,B) = J(B,C) = 87/100, J(A,C) = 74/100 — A~B, B~C, A≁C at threshold 0.8.
+    words = " ".join(rng.sample(pool, 20)).split()[:104]
+    assert len(words) == 104
+    rows.append({"id": "chainA", "text": " ".join(words[:91]), "url": None})
+    rows.append({"id": "chainB", "text": " ".join(words), "url": None})
+    rows.append({"id": "chainC", "text": " ".join(words[13:]), "url": None})
     footer = "Valrive Gazette — tous droits réservés, reproduction interdite"
     for row in rows[:12]:
         row["text"] += "\n" + footer
@@ -127,14 +129,29 @@ def _by_id(path: Path, kind: str):
     return {r["source_doc_id"]: r for r in rows}
 
 
+def test_chain_precondition_holds_on_the_signatures(dedup_release):
+    from filters.minhash import MinHasher, estimated_jaccard, shingles
+
+    root, _, _ = dedup_release
+    texts = {r["id"]: r["text"] for r in pq.read_table(root / "catalog" / "data" / "fr.parquet").to_pylist()}
+    sig = {k: MinHasher().signature(shingles(texts[k], "fr")) for k in ("chainA", "chainB", "chainC")}
+    assert estimated_jaccard(sig["chainA"], sig["chainB"]) >= 0.8
+    assert estimated_jaccard(sig["chainB"], sig["chainC"]) >= 0.8
+    assert estimated_jaccard(sig["chainA"], sig["chainC"]) < 0.8
+
+
 def test_stage_removes_each_kind_and_keeps_one_survivor(dedup_release):
     root, _, manifest = dedup_release
     kept, rejected = _by_id(root / "out", "data"), _by_id(root / "out", "rejected")
-    assert rejected["exact-of-001"]["drop_reason"] == "exact"
-    assert rejected["exact-of-001"]["dup_survivor_id"] == kept["doc001"]["id"]
-    assert rejected["url-of-002"]["drop_reason"] == "url" or rejected.get("doc002", {}).get("drop_reason") == "url"
+    for pair, reason in ((("doc001", "exact-of-001"), "exact"), (("doc002", "url-of-002"), "url")):
+        (survivor,) = [kept[i] for i in pair if i in kept]
+        (removed,) = [rejected[i] for i in pair if i in rejected]
+        assert removed["drop_reason"] == reason and removed["dup_survivor_id"] == survivor["id"]
+        assert survivor["dup_cluster_size"] == 2 and survivor["dup_cluster_id"] == removed["dup_cluster_id"]
+        # the survivor is the longer text (both have catalogue priority 0)
+        assert len(survivor["text"].encode()) >= len(removed["text"].encode())
     # the chain is one cluster even though its ends are not similar
-    chain = [kept.get(i) or rejected.get(i) for i in ("doc010", "chainB", "chainC")]
+    chain = [kept.get(i) or rejected.get(i) for i in ("chainA", "chainB", "chainC")]
     assert len({r["dup_cluster_id"] for r in chain}) == 1 and chain[0]["dup_cluster_size"] == 3
     assert sum(1 for r in chain if "drop_reason" in r and r["drop_reason"]) == 2
     # template footer gone from every document that had it
@@ -172,3 +189,27 @@ def test_stage_on_empty_and_single_document_inputs(tmp_path: Path):
         assert manifest["totals"]["docs_out"] == 1
         (row,) = _by_id(out, "data").values()
         assert row["dup_cluster_size"] == 1
+
+
+def test_incremental_dedup_against_an_earlier_release(dedup_release, tmp_path: Path):
+    root, _, first = dedup_release
+    assert any(a["path"].startswith("dedup/signatures/") for a in first["artifacts"])
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    old = _by_id(root / "out", "data")["doc005"]
+    rows = [
+        {"id": "again-005", "text": old["text"] + " ", "url": None},  # already released
+        {"id": "new-1", "text": " ".join(random.Random(9).sample(sentences("fr"), 10)), "url": None},
+    ]
+    pq.write_table(pa.Table.from_pylist(rows), data / "new.parquet")
+    catalog = write_catalog(tmp_path / "catalog", entry("gazette2", {"kind": "parquet", "paths": ["../data/new.parquet"],
+                                                                     "id_field": "id"}, languages=["fr"]))
+    stages = {"dedup": {"enabled": True, "scope": "language", "against": [str(root / "out")]}}
+    with pytest.raises(Exception, match="other MinHash settings"):
+        bad = {"dedup": {**stages["dedup"], "near": {"num_perm": 64}}}
+        run(load_config(write_config(tmp_path / "bad.yaml", catalog, tmp_path / "bad", stages=bad)))
+    manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all")))
+    kept, rejected = _by_id(tmp_path / "out", "data"), _by_id(tmp_path / "out", "rejected")
+    assert set(kept) == {"new-1"}
+    assert rejected["again-005"]["dup_survivor_id"] == old["id"] and rejected["again-005"]["drop_reason"] == "exact"
+    assert manifest["totals"]["dropped_by_reason"] == {"dedup:exact": 1}
