@@ -213,3 +213,54 @@ def test_incremental_dedup_against_an_earlier_release(dedup_release, tmp_path: P
     assert set(kept) == {"new-1"}
     assert rejected["again-005"]["dup_survivor_id"] == old["id"] and rejected["again-005"]["drop_reason"] == "exact"
     assert manifest["totals"]["dropped_by_reason"] == {"dedup:exact": 1}
+
+
+def test_stage_recall_and_precision_on_planted_near_duplicates(tmp_path: Path):
+    """300 pairs with planted true Jaccard in [0.55, 1] (12 languages), through the whole stage:
+    ≥ 95% of pairs ≥ threshold + 0.05 share a cluster, ≥ 99% of pairs ≤ threshold − 0.1 do not."""
+    pytest.importorskip("filters.minhash")
+    from filters import minhash as mh
+    from tests.test_minhash import fraction_for, make_doc, replace_words, true_jaccard
+
+    rng = random.Random(2027)
+    langs = ["en", "fr", "es", "pt", "sw", "fi", "ar", "hi", "vi", "zhs", "zht", "yo"]
+    rows, pairs = [], []
+    for i in range(300):
+        lang = langs[i % len(langs)]
+        base = make_doc(lang, rng, rng.randint(6, 12))
+        dup = replace_words(base, lang, fraction_for(rng.uniform(0.55, 1.0)), rng)
+        rows += [{"id": f"p{i}a", "text": base, "lang": lang}, {"id": f"p{i}b", "text": dup, "lang": lang}]
+        pairs.append((f"p{i}a", f"p{i}b", true_jaccard(mh.shingles(base, lang), mh.shingles(dup, lang))))
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), data / "planted.parquet")
+    catalog = write_catalog(tmp_path / "catalog", entry(
+        "planted", {"kind": "parquet", "paths": ["../data/planted.parquet"], "id_field": "id", "lang_field": "lang"},
+        languages=langs))
+    stages = {"dedup": {"enabled": True, "scope": "global", "template_lines": {"enabled": False}}}
+    run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all")))
+    cluster = {k: r["dup_cluster_id"] for k, r in {**_by_id(tmp_path / "out", "data"), **_by_id(tmp_path / "out", "rejected")}.items()}
+    high = [(a, b) for a, b, j in pairs if j >= 0.85]
+    low = [(a, b) for a, b, j in pairs if j <= 0.70]
+    assert len(high) >= 60 and len(low) >= 40
+    recall = sum(cluster[a] == cluster[b] for a, b in high) / len(high)
+    precision = sum(cluster[a] != cluster[b] for a, b in low) / len(low)
+    assert recall >= 0.95, recall
+    assert precision >= 0.99, precision
+
+
+def test_stage_star_of_1000_copies_is_one_cluster(tmp_path: Path):
+    pytest.importorskip("filters.minhash")
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    text = " ".join(random.Random(5).sample(sentences("fr"), 8))
+    rows = [{"id": f"copy{i:04d}", "text": text if i % 2 else text + f" Numéro {i}."} for i in range(1000)]
+    pq.write_table(pa.Table.from_pylist(rows), data / "copies.parquet")
+    catalog = write_catalog(tmp_path / "catalog", entry("copies", {"kind": "parquet", "paths": ["../data/copies.parquet"],
+                                                                   "id_field": "id"}, languages=["fr"]))
+    manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out",
+                                            stages={"dedup": {"enabled": True, "template_lines": {"enabled": False}}},
+                                            keep_rejected="none")))
+    (survivor,) = _by_id(tmp_path / "out", "data").values()
+    assert survivor["dup_cluster_size"] == 1000
+    assert manifest["totals"]["docs_dropped"] == 999
