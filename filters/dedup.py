@@ -51,13 +51,14 @@ def template_candidates(text: str, min_chars: int) -> list[str]:
 
 def remove_lines(text: str, templates: set[str] | frozenset[str], min_chars: int) -> str:
     """The document without its template lines (other lines kept as they were)."""
-    kept = []
+    kept, removed = [], False
     for line in text.split("\n"):
         stripped = line.strip()
         if len(stripped) >= min_chars and line_hash(stripped) in templates:
+            removed = True
             continue
         kept.append(line)
-    return "\n".join(kept).strip()
+    return "\n".join(kept).strip() if removed else text
 
 
 def star_edges(members: Iterable[str]) -> list[tuple[str, str]]:

@@ -86,13 +86,14 @@ class _StripTemplates(beam.DoFn):
         self._sets: dict[str, frozenset] = {}
 
     def process(self, doc, templates):
-        hashes = templates[doc["source"]]  # a multimap view: missing keys give []
-        if not hashes:
+        source = doc["source"]
+        if source not in self._sets:
+            # The multimap view's values are lazy iterables, truthy even when empty: materialise.
+            self._sets[source] = frozenset(templates[source])
+        if not self._sets[source]:
             yield doc
             return
-        if doc["source"] not in self._sets:
-            self._sets[doc["source"]] = frozenset(hashes)
-        text = d.remove_lines(doc["text"], self._sets[doc["source"]], self.min_chars)
+        text = d.remove_lines(doc["text"], self._sets[source], self.min_chars)
         if not text:
             yield beam.pvalue.TaggedOutput(REJECTED, rejected(doc, "dedup", "template_only"))
         else:
