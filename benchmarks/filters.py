@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -24,27 +23,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from catalog.sample_texts import topic_sentences  # noqa: E402
 from filters import quality as q  # noqa: E402
 from filters import wordlists, words  # noqa: E402
 from filters.langid import LanguageIdentifier  # noqa: E402
 
-TEXTS = REPO / "catalog" / "sample" / "texts"
 LANGS = ["en", "fr", "es", "pt", "id", "fi", "sw", "yo", "eu", "ar", "hi", "vi", "zhs", "zht"]
-
-
-def pool(lang: str) -> list[str]:
-    out, in_topic = [], False
-    for line in (TEXTS / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("@"):
-            in_topic = line.startswith("@topic")
-        elif in_topic and line.strip() and not line.startswith("#"):
-            out.append(re.sub(r"\{\w+\}", "7", line))
-    return out
 
 
 def corpus(lang: str, n: int, seed: int = 0) -> list[str]:
     rng = random.Random(f"{seed}-{lang}")
-    sentences = pool(lang)
+    sentences = topic_sentences(lang)
     sep = "" if lang in ("zhs", "zht") else " "
     return [sep.join(rng.choice(sentences) for _ in range(8)) for _ in range(n)]
 

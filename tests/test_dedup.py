@@ -16,7 +16,7 @@ from pipeline.config import load_config
 from pipeline.dedup import ConnectedComponents
 from pipeline.run import pipeline_options, run
 from tests.conftest import MULTI_PROCESS, PORTABLE, entry, shard_digests, write_catalog, write_config
-from tests.test_quality_stage import document, sentences
+from tests.test_quality_stage import sentences
 
 
 def test_exact_key_ignores_spacing_digits_and_punctuation():

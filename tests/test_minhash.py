@@ -6,31 +6,24 @@ import hashlib
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+
+from catalog import sample_texts
 import pytest
 
 from filters import minhash as mh
 
 REPO = Path(__file__).resolve().parent.parent
-TEXTS = REPO / "catalog" / "sample" / "texts"
 NO_SPACE = {"zhs", "zht"}
 
 
 def topic_sentences(lang: str) -> list[str]:
-    """Lines under @topic headers, placeholders filled with fixed values."""
-    out, in_topic = [], False
-    for line in (TEXTS / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("@"):
-            in_topic = line.startswith("@topic")
-        elif in_topic and line.strip() and not line.startswith("#"):
-            out.append(re.sub(r"\{\w+\}", "17", line.strip()))
-    return out
+    return sample_texts.topic_sentences(lang, "17")
 
 
 def make_doc(lang: str, rng: random.Random, sentences: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,24 +10,17 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from catalog.sample_texts import topic_sentences
 from pipeline.config import ConfigError, load_config
 from pipeline.run import run
-from tests.conftest import CATALOG, entry, run_cli, write_catalog, write_config
+from tests.conftest import entry, run_cli, write_catalog, write_config
 
-TEXTS = CATALOG / "sample" / "texts"
 FILL = {"town": "Valrive", "person": "Nadia", "n": "12", "big": "300", "year": "1998", "price": "4"}
 
 
 def sentences(lang: str) -> list[str]:
     """The sample's own sentence pool for a language (written for the project, CC0)."""
-    out, in_topic = [], False
-    for line in (TEXTS / f"{lang}.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("@"):
-            in_topic = line.startswith("@topic")
-            continue
-        if in_topic and line.strip() and not line.startswith("#"):
-            out.append(re.sub(r"\{(\w+)\}", lambda m: FILL.get(m.group(1), "7"), line))
-    return out
+    return topic_sentences(lang, FILL)
 
 
 def document(lang: str, start: int, count: int = 8) -> str:
