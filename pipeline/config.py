@@ -126,13 +126,43 @@ class DedupSettings(StageSettings):
     against: list[str] = []
 
 
+PII_CATEGORIES = ("EMAIL", "IP_ADDRESS", "PHONE", "CREDIT_CARD", "IBAN", "NATIONAL_ID", "USER", "KEY")
+
+
+class PiiSettings(StageSettings):
+    """Find PII with validators; redact, drop or keep per source (catalogue) and per category."""
+
+    # Per category: redact | drop | keep, overriding the source's catalogue policy; `source`
+    # (the default) follows the catalogue entry's pii.policy.
+    categories: dict[str, Literal["redact", "drop", "keep", "source"]] = {}
+    token_format: str = "PI:{category}"  # ROOTS's replacement tokens
+    private_ip: bool = True  # also redact private/reserved IP ranges
+
+    @field_validator("categories")
+    @classmethod
+    def _known(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(PII_CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown PII categories {unknown}; known: {list(PII_CATEGORIES)}")
+        return value
+
+    @field_validator("token_format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        try:
+            value.format(category="EMAIL")
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(f"token_format may only use {{category}}: {err}") from None
+        return value
+
+
 class StagesConfig(Strict):
     """The stages, in the order they run."""
 
     langid: LangIdSettings = LangIdSettings()
     quality: QualitySettings = QualitySettings()
     dedup: DedupSettings = DedupSettings()
-    pii: StageSettings = StageSettings()
+    pii: PiiSettings = PiiSettings()
 
 
 class ShardsConfig(Strict):

@@ -105,6 +105,10 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
         all_dropped = dropped | "AllDropped" >> beam.Flatten()
     else:
         all_dropped = p | "NoneDropped" >> beam.Create([])
+    for stage in stages:
+        # A stage may guard the rejected set too (pii: no original value is stored anywhere).
+        if hasattr(stage, "rejected_set_filter"):
+            all_dropped = all_dropped | f"Guard[{stage.name}]" >> stage.rejected_set_filter()
 
     def notes(doc):
         return [note for stage in stages for note in stage.notes(doc)]

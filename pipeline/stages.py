@@ -73,6 +73,7 @@ def _register_builtin_stages() -> None:
     import pipeline.langid  # noqa: F401
     import pipeline.quality  # noqa: F401
     import pipeline.dedup  # noqa: F401
+    import pipeline.pii  # noqa: F401
 
 
 def build_stages(config: RunConfig, context: RunContext) -> list[Stage]:

@@ -30,9 +30,12 @@ def _skipped(record: dict[str, Any]):
 
 
 def _notes(notes):
+    """A note is a name (counts the document) or (name, n) (counts n items, e.g. redactions)."""
+
     def emit(doc: dict[str, Any]):
         for note in notes(doc):
-            yield ("note", doc["source"], doc["lang"], note), (1, text_bytes(doc))
+            name, n = (note, 1) if isinstance(note, str) else note
+            yield ("note", doc["source"], doc["lang"], name), (n, text_bytes(doc))
 
     return emit
 

@@ -1,0 +1,233 @@
+"""filters.pii: validated PII detection/redaction, multilingual, false-positive screens, linear time."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from catalog.sample_texts import topic_sentences
+from filters.pii import CATEGORIES, REGION_BY_LANG, ROOTS_CATEGORIES, Match, find_pii, redact
+
+
+def found(text: str, lang: str | None = None, **kw) -> list[tuple[str, str]]:
+    return [(text[m.start:m.end], m.category) for m in find_pii(text, lang, **kw)]
+
+
+def cats(text: str, lang: str | None = None, **kw) -> list[str]:
+    return [c for _, c in found(text, lang, **kw)]
+
+
+# ------------------------------------------------------------------ multilingual positives
+
+@pytest.mark.parametrize(
+    "lang, text, expected",
+    [
+        ("zhs", "请联系 zhang.wei@example.cn 或致电 +86 138 0013 8000",
+         [("zhang.wei@example.cn", "EMAIL"), ("+86 138 0013 8000", "PHONE")]),
+        ("zhs", "请联系zhang.wei@example.cn或致电13800138000，身份证号11010519491231002X。",
+         [("zhang.wei@example.cn", "EMAIL"), ("13800138000", "PHONE"), ("11010519491231002X", "NATIONAL_ID")]),
+        ("ar", "للتواصل: ahmed.ali@example.com شكراً، أو اتصل على +20 10 12345678",
+         [("ahmed.ali@example.com", "EMAIL"), ("+20 10 12345678", "PHONE")]),
+        ("hi", "कृपया +91 98765 43210 पर कॉल करें। मेरा आधार 2341 2341 2346 है।",
+         [("+91 98765 43210", "PHONE"), ("2341 2341 2346", "NATIONAL_ID")]),
+        ("fi", "Soita numeroon 040 123 4567 tai +358 40 1234567. Henkilötunnus 131052-308T.",
+         [("040 123 4567", "PHONE"), ("+358 40 1234567", "PHONE"), ("131052-308T", "NATIONAL_ID")]),
+        ("fr", "Appelez le 06.12.34.56.78, NIR 2 95 10 99 126 111 93, IBAN FR14 2004 1010 0505 0001 3M02 606 BIC BNPAFRPP.",
+         [("06.12.34.56.78", "PHONE"), ("2 95 10 99 126 111 93", "NATIONAL_ID"),
+          ("FR14 2004 1010 0505 0001 3M02 606", "IBAN")]),
+        ("es", "DNI 12345678Z, NIE X1234567L, teléfono 612 34 56 78, tarjeta 4539 1488 0343 6467.",
+         [("12345678Z", "NATIONAL_ID"), ("X1234567L", "NATIONAL_ID"), ("612 34 56 78", "PHONE"),
+          ("4539 1488 0343 6467", "CREDIT_CARD")]),
+        ("pt", "CPF 390.533.447-05, NIF 501964843, telefone (11) 91234-5678, email joão@x.com.br não.",
+         [("390.533.447-05", "NATIONAL_ID"), ("501964843", "NATIONAL_ID"), ("(11) 91234-5678", "PHONE")]),
+        ("sw", "Piga simu 0712 345 678 au +254 712 345678, barua pepe juma@mfano.co.ke",
+         [("0712 345 678", "PHONE"), ("+254 712 345678", "PHONE"), ("juma@mfano.co.ke", "EMAIL")]),
+        ("vi", "Liên hệ nguyen.van.a@congty.vn hoặc gọi 091 234 56 78, máy chủ 203.0.113.7.",
+         [("nguyen.van.a@congty.vn", "EMAIL"), ("091 234 56 78", "PHONE"), ("203.0.113.7", "IP_ADDRESS")]),
+        ("en", "Ping 8.8.8.8 or 2001:4860:4860::8888; follow @jane_doe; call (202) 555-0143.",
+         [("8.8.8.8", "IP_ADDRESS"), ("2001:4860:4860::8888", "IP_ADDRESS"), ("@jane_doe", "USER"),
+          ("(202) 555-0143", "PHONE")]),
+    ],
+)
+def test_multilingual_positives(lang, text, expected):
+    got = found(text, lang)
+    for item in expected:
+        assert item in got, (item, got)
+
+
+def test_redact_tokens_and_counts_without_values():
+    text = "请联系 zhang.wei@example.cn 或致电 +86 138 0013 8000，备用 li@example.cn"
+    out, counts = redact(text, find_pii(text, "zhs"))
+    assert out == "请联系 PI:EMAIL 或致电 PI:PHONE，备用 PI:EMAIL"
+    assert counts == {"EMAIL": 2, "PHONE": 1}
+    assert "zhang" not in out and "8000" not in out
+    assert all(isinstance(v, int) for v in counts.values())
+    out2, _ = redact(text, find_pii(text, "zhs"), token_format="<{category}>")
+    assert out2.startswith("请联系 <EMAIL>")
+
+
+def test_redact_empty_and_overlaps():
+    assert redact("nothing here", []) == ("nothing here", {})
+    out, counts = redact("abcdef", [Match(0, 4, "KEY"), Match(2, 6, "USER"), Match(1, 3, "EMAIL")])
+    assert out == "PI:KEYef" and counts == {"KEY": 1}
+
+
+def test_categories_subset_and_roots_set():
+    text = "mail a.b@example.org, ip 10.1.2.3, @handle_x, call +358 40 1234567"
+    assert set(cats(text, "en", categories=ROOTS_CATEGORIES)) == {"EMAIL", "IP_ADDRESS", "USER"}
+    assert cats(text, "en", categories={"PHONE"}) == ["PHONE"]
+    assert cats(text, "en", categories={"USER"}) == ["USER"]  # not the domain part of the email
+    with pytest.raises(ValueError):
+        find_pii(text, categories={"NAME"})
+    assert set(CATEGORIES) >= ROOTS_CATEGORIES
+
+
+# ------------------------------------------------------------------ per-category hard cases
+
+def test_email():
+    assert found("x user.name+tag@sub.example.co.uk y") == [("user.name+tag@sub.example.co.uk", "EMAIL")]
+    assert cats("ends a.b@example.com.") == ["EMAIL"]
+    for neg in ["a@b", "a@b.c", "x@localhost", "x@host.123", "a@@b.com", "me@example.c0m", "@@@"]:
+        assert "EMAIL" not in cats(neg), neg
+
+
+def test_ip_address():
+    assert cats("Server 192.168.1.1 and 8.8.8.8") == ["IP_ADDRESS", "IP_ADDRESS"]
+    assert found("at ::ffff:192.0.2.128 now") == [("::ffff:192.0.2.128", "IP_ADDRESS")]
+    assert cats("public 8.8.8.8 private 10.0.0.1 loop 127.0.0.1", private=False) == ["IP_ADDRESS"]
+    for neg in ["v2.10.3.1", "version 2.10.3.1", "Version: 1.2.3.4", "256.1.1.1", "1.2.3", "1.2.3.4.5",
+                "01.02.03.04", "std::vector", "12:30:45", "00:1a:2b:3c:4d:5e", "::1", "a::b"]:
+        assert "IP_ADDRESS" not in cats(neg), neg
+
+
+def test_phone():
+    assert cats("Tel: +44 20 7946 0958", None) == ["PHONE"]  # international: any region
+    assert cats("Tel: 020 7946 0958", None) == []  # national format needs a language region
+    assert cats("Puhelin 09 1234 5678", "fi") == ["PHONE"]
+    for neg, lang in [("1998-2004", "en"), ("2024-01-15", "en"), ("15/01/2024", "fr"),
+                      ("Dates 2024-01-15 15/01/2024", "en"), ("price $1,234,567", "en"),
+                      ("ISBN 978-3-16-148410-0", "en"), ("we counted 1234567 birds", "en"),
+                      ("1 2 3 4 5 6 7 8 9", "en"), ("0000000000", "fr")]:
+        assert "PHONE" not in cats(neg, lang), neg
+
+
+def test_credit_card():
+    assert found("card 4539-1488-0343-6467 ok") == [("4539-1488-0343-6467", "CREDIT_CARD")]
+    assert cats("amex 378282246310005") == ["CREDIT_CARD"]
+    for neg in ["4539 1488 0343 6468",  # Luhn fails
+                "9999 9999 9999 9995",  # unknown IIN
+                "4539 1488-0343 6467",  # mixed separators
+                "12345678901234567890123"]:  # too long
+        assert "CREDIT_CARD" not in cats(neg), neg
+
+
+def test_iban():
+    assert found("IBAN: GB82 WEST 1234 5698 7654 32.") == [("GB82 WEST 1234 5698 7654 32", "IBAN")]
+    assert cats("DE89370400440532013000") == ["IBAN"]
+    assert "IBAN" not in cats("GB82 WEST 1234 5698 7654 33")  # checksum fails
+
+
+def test_national_ids():
+    assert cats("HETU 131052-308U") == []  # bad check character
+    assert cats("henkilötunnus 131052-308T", "fi") == ["NATIONAL_ID"]
+    assert "NATIONAL_ID" not in cats("DNI 12345678A")
+    assert "NATIONAL_ID" not in cats("CPF 390.533.447-06")
+    assert "NATIONAL_ID" not in cats("身份证 110105194912310021")  # wrong check digit
+    # single-check-digit ids need context: a bare valid-looking NIF / Aadhaar is a plain number
+    assert "NATIONAL_ID" not in cats("foram vendidos 501964843 bilhetes", "pt")
+    assert "NATIONAL_ID" not in cats("population 234123412346", "hi")
+    assert "NATIONAL_ID" in cats("contribuinte n.º 501964843", "pt")
+    assert "NATIONAL_ID" in cats("Aadhaar no. 234123412346", "en")
+    assert "NATIONAL_ID" not in cats("Aadhaar no. 234123412346", "fr")  # language-bound
+
+
+def test_user():
+    assert found("thanks @jane_doe!") == [("@jane_doe", "USER")]
+    assert found("شكرا @أحمد_علي") == [("@أحمد_علي", "USER")]
+    for neg in ["a@b", "@ab", "@2024", "x@user", "@param x", "@property", "mail me@example.com"]:
+        assert "USER" not in cats(neg), neg
+
+
+def test_key():
+    samples = {
+        "AKIAIOSFODNN7EXAMPLE": "AKIAIOSFODNN7EXAMPLE",
+        "t=ghp_abcdefghijklmnopqrstuvwxyz0123456789": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "xoxb-123456789012-abcdefABCDEF": "xoxb-123456789012-abcdefABCDEF",
+        "AIzaSyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1v": "AIzaSyA1bC2dE3fG4hI5jK6lM7nO8pQ9rS0tU1v",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc": "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        'api_key = "AbC9dEf8GhI7jKl6MnO5pQr4"': "AbC9dEf8GhI7jKl6MnO5pQr4",
+        "SECRET_KEY: Zx81kPq0LmN3vBt7RwY2sDf5": "Zx81kPq0LmN3vBt7RwY2sDf5",
+    }
+    for text, value in samples.items():
+        assert (value, "KEY") in found(text), text
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    assert found(f"Authorization: {jwt}") == [(jwt, "KEY")]
+    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nq8Zx==\n-----END RSA PRIVATE KEY-----"
+    out, counts = redact(f"key:\n{pem}\nbye", find_pii(f"key:\n{pem}\nbye"))
+    assert out == "key:\nPI:KEY\nbye" and counts == {"KEY": 1}
+    # low entropy / no digits / too short / not assigned
+    for neg in ['password = "correcthorsebatterystaple"', "token: aaaaaaaaaaaaaaaaaaaaaaaa1",
+                "secret=abc123", "AbC9dEf8GhI7jKl6MnO5pQr4 is just text", "-----BEGIN PUBLIC KEY-----"]:
+        assert "KEY" not in cats(neg), neg
+
+
+def test_region_table():
+    for lang, region in {"fi": "FI", "fr": "FR", "sw": "KE", "hi": "IN", "yo": "NG", "zhs": "CN",
+                         "vi": "VN", "id": "ID", "en": "US", "es": "ES", "pt": "BR", "ar": "EG"}.items():
+        assert REGION_BY_LANG[lang] == region
+
+
+# ------------------------------------------------------------------ PII-free prose is untouched
+
+@pytest.mark.parametrize("lang", ["en", "fr", "fi", "sw", "ar", "hi", "zhs", "vi", "es", "pt", "id", "yo"])
+def test_pii_free_prose_unchanged(lang):
+    sentences = topic_sentences(lang, fill="1998")
+    text = " ".join(sentences)
+    assert find_pii(text, lang) == []
+    assert redact(text, find_pii(text, lang)) == (text, {})
+
+
+def test_hard_negative_numbers_in_prose():
+    text = ("Between 1998-2004 and on 2024-01-15 (15/01/2024) the team of 1234567 members shipped "
+            "v2.10.3.1, then version 3.0.0.1, ISBN 978-3-16-148410-0, priced €1.234.567 or $ 19,999.99; "
+            "see pages 100-200, chapter 1.2.3, and table 12345678.")
+    assert find_pii(text, "en") == []
+    assert find_pii(text, "fr") == []
+
+
+# ------------------------------------------------------------------ adversarial inputs: fast
+
+def _mixed_doc() -> str:
+    prose = " ".join(s for lang in ("en", "ar", "hi", "zhs", "fi", "vi") for s in topic_sentences(lang))
+    junk = "中文ab@ عربى@x.y 1.2 ४५६ @@ ::: --- 12-34 eyJ. AKIA +1 () "
+    doc = (prose + " " + junk * 20 + " mail a.b@example.org +358 40 1234567 ") * 8
+    return (doc * (1_000_000 // len(doc) + 1))[:1_000_000]
+
+
+ADVERSARIAL = {
+    "a@a@ 1MB": lambda: "a@" * 500_000,
+    "100k dots": lambda: "." * 100_000,
+    "200k digits": lambda: "7" * 200_000,
+    "1.1.1.1 100k": lambda: "1." * 100_000,
+    "spaced digits": lambda: "1 2 " * 50_000,
+    "colons": lambda: "a:" * 100_000,
+    "email-ish run": lambda: "a.b-c_d%e+" * 100_000,
+    "mixed scripts 1MB": _mixed_doc,
+}
+
+
+@pytest.mark.parametrize("name", list(ADVERSARIAL))
+def test_adversarial_inputs_finish_fast(name):
+    text = ADVERSARIAL[name]()
+    start = time.perf_counter()
+    matches = find_pii(text, "en")
+    redact(text, matches)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0, f"{name}: {elapsed:.2f}s"
+
+
+def test_private_ip_alias():
+    text = "public 8.8.8.8 private 10.0.0.1"
+    assert cats(text, private_ip=False) == cats(text, private=False) == ["IP_ADDRESS"]
+    assert cats(text, private_ip=True) == ["IP_ADDRESS", "IP_ADDRESS"]
