@@ -12,19 +12,12 @@ import apache_beam as beam
 import pyarrow as pa
 
 from catalog.registry import UNDETERMINED, load_registry
-from filters import langid
+from filters import langid, quality
 from pipeline.config import LangIdSettings
 from pipeline.stages import STAGES, RunContext, Stage, StageOutput, rejected
 
 REJECTED = "rejected"
 TOPK_TYPE = pa.list_(pa.struct([("label", pa.string()), ("lang", pa.string()), ("score", pa.float64())]))
-
-
-# ROOTS's lang-id minimum for the languages it tuned (roots.md §2.3; zh for zhs and zht).
-ROOTS_LANG_ID_MIN = {
-    "ar": 0.81, "bn": 0.95, "ca": 0.80, "en": 0.80, "es": 0.80, "eu": 0.70, "fr": 0.80,
-    "hi": 0.90, "id": 0.70, "pt": 0.60, "ur": 0.90, "vi": 0.90, "zhs": 0.85, "zht": 0.85,
-}
 
 
 class MinScores:
@@ -33,12 +26,20 @@ class MinScores:
     def __init__(self, settings: LangIdSettings):
         self.overrides = dict(settings.min_score)
         self.defaults = {langid.VERIFY: settings.verify_min_default, langid.ROUTE: settings.route_min_default}
+        self._cache: dict[tuple[str, str], float] = {}
 
     def __call__(self, lang: str, mode: str) -> float:
+        key = (lang, mode)
+        if key not in self._cache:
+            self._cache[key] = self._resolve(lang, mode)
+        return self._cache[key]
+
+    def _resolve(self, lang: str, mode: str) -> float:
         if lang in self.overrides:
             return self.overrides[lang]
-        if lang in ROOTS_LANG_ID_MIN:
-            return ROOTS_LANG_ID_MIN[lang]
+        if lang != UNDETERMINED and lang in load_registry() and quality.roots_row(lang) != "default":
+            # ROOTS tuned this language (roots.md §2.3): its lang-id minimum applies to both modes.
+            return quality.thresholds_for(lang).lang_id_min_cutoff
         return self.defaults[mode]
 
     def table(self, langs) -> dict[str, dict[str, float]]:
