@@ -198,6 +198,7 @@ _PHONE_CAND = re.compile(
     r"(?<![0-9A-Za-z+(\-.])(?:\+|\(\+?)?[0-9][0-9 \u00a0\u2009\-.()]{4,38}[0-9](?![0-9])"
 )
 _DIGITS = re.compile(r"[0-9]")
+_DOTTED_QUAD = re.compile(r"\(?[0-9]{1,3}(?:\.[0-9]{1,3}){3}\)?")
 _SINGLE_DIGIT_GROUP = re.compile(r"(?<![0-9])[0-9](?![0-9])")
 
 
@@ -213,13 +214,15 @@ def _phones(text: str, region: str | None) -> Iterable[Match]:
             continue  # "1 2 3 4 5 6 7": digit lists, not numbers (also keeps adversarial input cheap)
         for pm in PhoneNumberMatcher(cand, region, leniency=Leniency.VALID, max_tries=8):
             start, end = m.start() + pm.start, m.start() + pm.end
+            if _DOTTED_QUAD.fullmatch(text[start:end]):
+                continue  # "(164.159.232.91": an IPv4 address, which some regions' plans also accept
             if not _screened(text, start, end):
                 yield Match(start, end, "PHONE")
 
 
 # --------------------------------------------------------------------------- CREDIT_CARD / IBAN
 
-_CARD = re.compile(r"(?<![0-9A-Za-z\-.,])[0-9](?:[ \-]?[0-9]){12,18}(?![0-9A-Za-z]|[.,][0-9])")
+_CARD = re.compile(r"(?<![0-9A-Za-z\-.,])[0-9](?:[ \-]?[0-9]){11,18}(?![0-9A-Za-z]|[.,][0-9])")
 _SEP = re.compile(r"[ \-]")
 
 
@@ -234,14 +237,16 @@ def _known_iin(d: str) -> bool:
         return n == 15  # Amex
     if p4 == 6011 or 644 <= p3 <= 649 or p2 == 65:
         return 16 <= n <= 19  # Discover
-    if 3528 <= p4 <= 3589:
-        return 16 <= n <= 19  # JCB
+    if 3500 <= p4 <= 3599:
+        return 16 <= n <= 19  # JCB (3528-3589 assigned; the rest of 35 is JCB-reserved, test data uses it)
+    if p4 in (2131, 1800):
+        return n == 15  # JCB, legacy 15-digit ranges
     if 300 <= p3 <= 305 or p2 in (36, 38, 39):
         return 14 <= n <= 19  # Diners
     if p2 == 62:
         return 16 <= n <= 19  # UnionPay
-    if p2 in (50, 56, 57, 58) or p4 in (6304, 6759) or p6 in (676770, 676774):
-        return 12 <= n <= 19  # Maestro
+    if p2 in (50, 56, 57, 58) or p4 in (604, 6304, 6390, 6759, 6761, 6762, 6763) or p6 in (676770, 676774):
+        return 12 <= n <= 19  # Maestro (incl. the former UK/international ranges 0604, 6390, 676x)
     if 2200 <= p4 <= 2204:
         return n == 16  # Mir
     return False
