@@ -135,6 +135,20 @@ def cmd_refilter(args, beam_args: list[str]) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from pipeline.verify import verify
+
+    manifest, problems = verify(args.release)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.release}", file=sys.stderr)
+        return 1
+    files = sum(len(manifest.get(key, [])) for key in ("shards", "rejected_shards", "artifacts"))
+    print(f"OK: release {manifest['release']}, {files} files match the manifest (size, sha256, rows)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="rootstock", description=__doc__)
     ap.add_argument("-v", "--verbose", action="store_true", help="Beam's INFO logging")
@@ -153,6 +167,10 @@ def parser() -> argparse.ArgumentParser:
     refilter.add_argument("--release-id", help="id of the new release (default: PARENT-refiltered)")
     refilter.add_argument("--overwrite", action="store_true")
     refilter.set_defaults(func=cmd_refilter, beam=True)
+
+    check = sub.add_parser("verify", help="recompute checksums and row counts of a release against its manifest")
+    check.add_argument("release")
+    check.set_defaults(func=cmd_verify)
 
     cat = sub.add_parser("catalog", help="catalogue commands").add_subparsers(dest="catalog_command", required=True)
     validate = cat.add_parser("validate", help="check every entry; non-zero exit on any problem")

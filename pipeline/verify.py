@@ -1,0 +1,77 @@
+"""`rootstock verify RELEASE`: do the files say what the manifest says?
+
+Recomputes every listed file's size, sha256 and Parquet row count, looks for files the
+manifest does not list, and checks the totals against the shards. Works on any file system
+Beam knows (local, gs://, s3://, hf:// through the fsspec bridge).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from typing import Any
+
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+import sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
+from pipeline.release import MANIFEST
+
+LISTS = ("shards", "rejected_shards", "artifacts")
+
+
+def _digest(path: str) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with FileSystems.open(path) as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+def _rows(path: str) -> int:
+    with FileSystems.open(path) as handle:
+        return pq.ParquetFile(handle).metadata.num_rows
+
+
+def verify(release: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """(manifest, problems); no problems means the release is intact."""
+    manifest_path = posixpath.join(release, MANIFEST)
+    if not FileSystems.exists(manifest_path):
+        return None, [f"{manifest_path}: missing (not a complete release)"]
+    with FileSystems.open(manifest_path) as handle:
+        try:
+            manifest = json.loads(handle.read())
+        except json.JSONDecodeError as err:
+            return None, [f"{manifest_path}: not valid JSON ({err})"]
+    problems, listed = [], set()
+    for key in LISTS:
+        for entry in manifest.get(key, []):
+            rel = entry["path"]
+            listed.add(rel)
+            path = posixpath.join(release, rel)
+            if not FileSystems.exists(path):
+                problems.append(f"{rel}: listed in the manifest but missing")
+                continue
+            size, sha = _digest(path)
+            if size != entry["file_bytes"]:
+                problems.append(f"{rel}: {size} bytes, manifest says {entry['file_bytes']}")
+            if sha != entry["sha256"]:
+                problems.append(f"{rel}: sha256 {sha}, manifest says {entry['sha256']}")
+            try:
+                rows = _rows(path)
+            except Exception as err:  # noqa: BLE001 - a corrupt file is a finding, not a crash
+                problems.append(f"{rel}: not readable as Parquet ({err})")
+                continue
+            if rows != entry["rows"]:
+                problems.append(f"{rel}: {rows} rows, manifest says {entry['rows']}")
+    found = FileSystems.match([posixpath.join(release, "**")])[0].metadata_list
+    for meta in found:
+        rel = posixpath.relpath(meta.path, release) if "://" not in release else meta.path[len(release.rstrip("/")) + 1:]
+        if rel != MANIFEST and rel not in listed:
+            problems.append(f"{rel}: present but not listed in the manifest")
+    docs_out = sum(s["rows"] for s in manifest.get("shards", []))
+    if manifest.get("totals", {}).get("docs_out") != docs_out:
+        problems.append(f"totals.docs_out is {manifest.get('totals', {}).get('docs_out')}, the data shards hold {docs_out}")
+    return manifest, problems
