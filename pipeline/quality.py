@@ -153,7 +153,7 @@ class Quality(Stage):
         self.langid = context.config.stages.langid
         registry = load_registry()
         natural = [lang.code for lang in registry.natural()] + [UNDETERMINED]
-        unknown_sources = sorted(set(settings.sources) | set(settings.code_sources) - {e.uid for e in context.entries})
+        unknown_sources = sorted((set(settings.sources) | set(settings.code_sources)) - {e.uid for e in context.entries})
         if unknown_sources:
             raise ConfigError(f"stages.quality: per-source overrides for sources not in this run: {unknown_sources}")
         ThresholdResolver(settings, self.langid).check(natural, [e.uid for e in context.entries])

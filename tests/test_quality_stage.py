@@ -185,3 +185,22 @@ def test_perplexity_filter_through_the_stage(tmp_path: Path):
     assert kept[("tiny", "likely")]["quality"]["perplexity"] == likely
     assert rejected[("tiny", "unlikely")]["drop_reason"] == "perplexity"
     assert rejected[("tiny", "unlikely")]["quality"]["perplexity"] == unlikely
+
+
+def test_per_source_overrides_apply_to_their_source(tmp_path: Path):
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    (data / "a.jsonl").write_text('{"id": "s", "text": "Cliquez ici pour continuer."}\n')
+    jsonl = {"kind": "jsonl", "id_field": "id"}
+    catalog = write_catalog(
+        tmp_path / "catalog",
+        entry("lenient", {**jsonl, "paths": ["../data/a.jsonl"]}, languages=["fr"]),
+        entry("strict", {**jsonl, "paths": ["../data/a.jsonl"]}, languages=["fr"]),
+    )
+    stages = {"quality": {"enabled": True, "sources": {"lenient": {"fr": {"number_words_min_cutoff": 1}}}}}
+    manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages)))
+    cells = {c["source"]: c for c in manifest["by_source_lang"]}
+    assert cells["lenient"]["docs_out"] == 1 and cells["strict"]["docs_out"] == 0
+    bad = {"quality": {"enabled": True, "sources": {"absent": {"all": {"number_words_min_cutoff": 1}}}}}
+    with pytest.raises(ConfigError, match="absent"):
+        run(load_config(write_config(tmp_path / "bad.yaml", catalog, tmp_path / "bad", stages=bad)))
