@@ -24,14 +24,12 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
-import json
 import posixpath
 
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from filters import dedup as d
 from pipeline.config import ConfigError, DedupSettings
+from pipeline.release import read_manifest, read_parquet_rows
 from pipeline.stages import STAGES, RunContext, Stage, StageOutput, rejected
 from pipeline.write import WriteShards
 
@@ -316,11 +314,10 @@ class Deduplicate(Stage):
         mine = {"num_perm": self.settings.near.num_perm, "seed": self.settings.near.seed,
                 "ngram": self.settings.near.ngram, "bands": self.bands, "rows": self.rows}
         for release in releases:
-            path = posixpath.join(release, "manifest.json")
-            if not FileSystems.exists(path):
-                raise ConfigError(f"stages.dedup.against: {release} has no manifest.json")
-            with FileSystems.open(path) as handle:
-                manifest = json.loads(handle.read())
+            try:
+                manifest = read_manifest(release)
+            except FileNotFoundError as err:
+                raise ConfigError(f"stages.dedup.against: {err}") from None
             reports = [s.get("report", {}) for s in manifest.get("stages", []) if s["name"] == "dedup"]
             theirs = (reports[0].get("near") or {}) if reports else {}
             differing = {k: (theirs.get(k), mine[k]) for k in COMPATIBLE if theirs.get(k) != mine[k]}
@@ -414,9 +411,7 @@ def _signature_bytes(row: dict[str, Any]) -> int:
 
 
 def _read_signatures(path: str):
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle)
-    for row in table.to_pylist():
+    for row in read_parquet_rows(path):
         sig = row.get("signature")
         yield {**row, "signature": None if sig is None else np.asarray(sig, dtype=np.uint32), "released": True}
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from filters import quality as q
 from pipeline.config import ConfigError, QualitySettings, RunConfig
 from pipeline.manifest import build_manifest
 from pipeline.quality import REJECTED, ThresholdResolver, lid_mode
-from pipeline.release import MANIFEST
+from pipeline.release import read_manifest, read_parquet_rows
 from pipeline.run import execute, write_release
 from pipeline.stages import rejected as mark_rejected
 from pipeline.write import REJECTED_COLUMNS
@@ -55,17 +54,10 @@ def load_thresholds(path: str | Path) -> dict[str, Any]:
 
 
 def _read_manifest(release: str) -> dict[str, Any]:
-    path = posixpath.join(release, MANIFEST)
-    if not FileSystems.exists(path):
-        raise ConfigError(f"{release}: no manifest.json; not a complete release")
-    with FileSystems.open(path) as handle:
-        return json.loads(handle.read())
-
-
-def _read_rows(path: str):
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle)
-    yield from table.to_pylist()
+    try:
+        return read_manifest(release)
+    except FileNotFoundError as err:
+        raise ConfigError(str(err)) from None
 
 
 class _Reassess(beam.DoFn):
@@ -135,7 +127,7 @@ def refilter(release: str, thresholds_file: str, output: str, beam_args: list[st
             p
             | "Shards" >> beam.Create(files)
             | "Spread" >> beam.Reshuffle()
-            | "ReadRows" >> beam.FlatMap(_read_rows)
+            | "ReadRows" >> beam.FlatMap(read_parquet_rows)
         )
         results = docs | "Reassess" >> beam.ParDo(_Reassess(config.stages.quality, config)).with_outputs(
             REJECTED, main="kept"

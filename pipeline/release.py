@@ -24,6 +24,26 @@ class ReleaseExistsError(FileExistsError):
     pass
 
 
+def read_manifest(release: str) -> dict:
+    """The manifest of a complete release; FileNotFoundError if there is none."""
+    import json
+
+    path = posixpath.join(release, MANIFEST)
+    if not FileSystems.exists(path):
+        raise FileNotFoundError(f"{release}: no {MANIFEST}; not a complete release")
+    with FileSystems.open(path) as handle:
+        return json.loads(handle.read())
+
+
+def read_parquet_rows(path: str):
+    """Rows of a Parquet file of a release, through Beam's file systems (local or remote)."""
+    import pyarrow.parquet as pq
+
+    with FileSystems.open(path) as handle:
+        table = pq.read_table(handle)
+    yield from table.to_pylist()
+
+
 def is_remote(path: str) -> bool:
     return "://" in path
 
