@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import regex
 
 # ROOTS `dedup_document` removed whitespace, digits and ASCII punctuation before hashing; the
@@ -40,16 +41,49 @@ def url_key(url: str | None) -> str | None:
     return f"{host}{':' + str(parts.port) if parts.port else ''}{path}"
 
 
-def line_hash(line: str) -> str:
-    return hashlib.blake2b(line.encode("utf-8"), digest_size=8).hexdigest()
+def line_hash(line: str) -> int:
+    # Signed, so Beam's integer coder carries it.
+    return int.from_bytes(hashlib.blake2b(line.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
 
 
-def template_candidates(text: str, min_chars: int) -> list[str]:
+def template_candidates(text: str, min_chars: int) -> list[int]:
     """Hashes of the document's stripped lines long enough to be template lines (ROOTS: ≥ 15)."""
     return [line_hash(s) for s in (line.strip() for line in text.split("\n")) if len(s) >= min_chars]
 
 
-def remove_lines(text: str, templates: set[str] | frozenset[str], min_chars: int) -> str:
+def frequent_hashes(arrays: Iterable[np.ndarray], min_count: int) -> np.ndarray:
+    """The values occurring at least MIN_COUNT times over all ARRAYS (int64 line hashes).
+
+    Counting packed arrays with one sort instead of one shuffled element per line: a corpus
+    has ~20 candidate lines per document, nearly all unique, and a runner holding them as
+    keyed elements needs ~250 bytes each where an array needs 8.
+    """
+    parts = [a for a in arrays if len(a)]
+    if not parts:
+        return np.empty(0, dtype=np.int64)
+    values, counts = np.unique(np.concatenate(parts), return_counts=True)
+    return values[counts >= min_count]
+
+
+def shared_buckets(band_ids: np.ndarray, keys: np.ndarray, members: list[str]) -> list[list[str]]:
+    """LSH buckets of two or more documents, from packed (band, key, member) columns.
+
+    `band_ids[i]`, `keys[i]` (uint64) is the bucket of `members[i]`; a bucket's members come
+    back sorted, each bucket once, in (band, key) order.
+    """
+    if len(keys) < 2:
+        return []
+    order = np.lexsort((keys, band_ids))
+    b, k = band_ids[order], keys[order]
+    starts = np.flatnonzero(np.r_[True, (b[1:] != b[:-1]) | (k[1:] != k[:-1]), True])
+    buckets = []
+    for lo, hi in zip(starts[:-1], starts[1:]):
+        if hi - lo > 1:
+            buckets.append(sorted(members[i] for i in order[lo:hi]))
+    return buckets
+
+
+def remove_lines(text: str, templates: set[int] | frozenset[int], min_chars: int) -> str:
     """The document without its template lines (other lines kept as they were)."""
     kept, removed = [], False
     for line in text.split("\n"):

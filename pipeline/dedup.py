@@ -18,6 +18,7 @@ id) and dup_cluster_size; removed ones go to the rejected set with `dup_survivor
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import apache_beam as beam
@@ -30,6 +31,8 @@ import posixpath
 from filters import dedup as d
 from pipeline.config import ConfigError, DedupSettings
 from pipeline.release import read_manifest, read_parquet_rows
+from pipeline.batching import BufferedDoFn
+from pipeline.spill import through_files
 from pipeline.stages import STAGES, RunContext, Stage, StageOutput, rejected
 from pipeline.write import WriteShards
 
@@ -60,22 +63,47 @@ def scope_key(settings: DedupSettings, source: str, lang: str) -> str:
 class RemoveTemplateLines(beam.PTransform):
     """Lines of ≥ min_chars occurring ≥ min_count times in a source are removed from its documents."""
 
-    def __init__(self, settings: DedupSettings):
+    def __init__(self, settings: DedupSettings, staging: str):
         super().__init__()
-        self.settings = settings
+        self.settings, self.staging = settings, staging
 
     def expand(self, docs):
         t = self.settings.template_lines
         templates = (
             docs
-            | "LineHashes" >> beam.FlatMap(lambda doc: [((doc["source"], h), 1) for h in d.template_candidates(doc["text"], t.min_chars)])
-            | "CountLines" >> beam.CombinePerKey(sum)
-            | "Frequent" >> beam.Filter(lambda kv: kv[1] >= t.min_count)
-            | "BySource" >> beam.Map(lambda kv: kv[0])
+            | "LineHashes" >> beam.ParDo(_LineHashes(t.min_chars))
+            | "ByPartition" >> beam.GroupByKey()
+            | "Frequent" >> beam.FlatMap(
+                lambda kv: [(kv[0][0], int(h)) for h in d.frequent_hashes(map(_int64s, kv[1]), t.min_count)]
+            )
         )
-        return docs | "StripTemplates" >> beam.ParDo(_StripTemplates(t.min_chars), beam.pvalue.AsMultiMap(templates)).with_outputs(
+        waiting = through_files(docs, self.staging, "templates")
+        return waiting | "StripTemplates" >> beam.ParDo(_StripTemplates(t.min_chars), beam.pvalue.AsMultiMap(templates)).with_outputs(
             REJECTED, main="kept"
         )
+
+
+# Hash partitions of the packed shuffles (line counts, LSH buckets): a reducer holds 1/16 of them.
+PARTITIONS = 16
+
+
+def _int64s(packed: bytes) -> np.ndarray:
+    return np.frombuffer(packed, dtype=np.int64)
+
+
+class _LineHashes(BufferedDoFn):
+    """Per batch of documents, one packed int64 array of candidate line hashes per (source, partition)."""
+
+    def __init__(self, min_chars: int):
+        self.min_chars = min_chars
+
+    def flush(self, docs):
+        parts: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for doc in docs:
+            for h in d.template_candidates(doc["text"], self.min_chars):
+                parts[(doc["source"], h % PARTITIONS)].append(h)
+        for key, hashes in parts.items():
+            yield key, np.array(hashes, dtype=np.int64).tobytes()
 
 
 class _StripTemplates(beam.DoFn):
@@ -149,9 +177,9 @@ def _similar(threshold: float):
 
 
 class DuplicateEdges(beam.PTransform):
-    def __init__(self, settings: DedupSettings, bands: int, rows: int):
+    def __init__(self, settings: DedupSettings, bands: int, rows: int, staging: str):
         super().__init__()
-        self.settings, self.bands, self.rows = settings, bands, rows
+        self.settings, self.bands, self.rows, self.staging = settings, bands, rows, staging
 
     def expand(self, nodes):
         s = self.settings
@@ -172,7 +200,7 @@ class DuplicateEdges(beam.PTransform):
                 | "UrlEdges" >> beam.FlatMap(lambda kv: d.star_edges(kv[1]))
             )
         if s.near.enabled:
-            edges.append(nodes | "NearEdges" >> _NearEdges(s, self.bands, self.rows))
+            edges.append(nodes | "NearEdges" >> _NearEdges(s, self.bands, self.rows, self.staging))
         if not edges:
             return nodes.pipeline | "NoEdges" >> beam.Create([])
         return edges | "AllEdges" >> beam.Flatten() | "Distinct" >> beam.Distinct()
@@ -181,45 +209,49 @@ class DuplicateEdges(beam.PTransform):
 class _NearEdges(beam.PTransform):
     """MinHash-LSH candidates verified by estimated Jaccard, one bucket at a time.
 
-    With `join: side_input` the buckets hold ids only (a signature is 512 bytes and a document
-    sits in 14 buckets, nearly all of them alone): buckets of two or more name the documents
-    whose signatures are looked up from a side input for verification, the rest is never
-    shuffled. `join: shuffle` carries the signatures through the bucket shuffle instead. Both
-    verify each bucket with the same anchor order, so they find the same edges.
+    With `join: side_input` the buckets are built from packed (band, key, id) columns, a few
+    elements per batch (a signature is 512 bytes and a document sits in 14 buckets, nearly all
+    of them alone): buckets of two or more name the documents whose signatures are looked up
+    from a side input for verification. `join: shuffle` shuffles one (id, signature) element
+    per document and band instead. Both verify each bucket with the same anchor order, so
+    they find the same edges.
     """
 
-    def __init__(self, settings: DedupSettings, bands: int, rows: int):
+    def __init__(self, settings: DedupSettings, bands: int, rows: int, staging: str):
         super().__init__()
-        self.settings, self.bands, self.rows = settings, bands, rows
+        self.settings, self.bands, self.rows, self.staging = settings, bands, rows, staging
 
     def expand(self, nodes):
         from filters.minhash import band_keys
 
         s, bands, rows = self.settings, self.bands, self.rows
         similar = _similar(s.near.threshold)
-        side = s.join == "side_input"
+        if s.join == "shuffle":
+            def keys(n):
+                return [((scope_key(s, n["source"], n["lang"]), key), (n["id"], n["signature"]))
+                        for key in band_keys(as_array(n["signature"]), bands, rows)]
 
-        def keys(n):
-            value = n["id"] if side else (n["id"], n["signature"])
-            return [((scope_key(s, n["source"], n["lang"]), key), value)
-                    for key in band_keys(as_array(n["signature"]), bands, rows)]
-
+            return (
+                nodes
+                | "BandKeys" >> beam.FlatMap(keys)
+                | "Buckets" >> beam.GroupByKey()
+                | "Shared" >> beam.Map(lambda kv: list(kv[1]))
+                | "TwoOrMore" >> beam.Filter(lambda members: len(members) > 1)
+                | "Verify" >> beam.FlatMap(d.verified_bucket_edges, similar)
+            )
         buckets = (
             nodes
-            | "BandKeys" >> beam.FlatMap(keys)
-            | "Buckets" >> beam.GroupByKey()
-            | "Shared" >> beam.Map(lambda kv: list(kv[1]))
-            | "TwoOrMore" >> beam.Filter(lambda members: len(members) > 1)
+            | "PackBands" >> beam.ParDo(_PackBands(s, bands, rows))
+            | "ByPartition" >> beam.GroupByKey()
+            | "Shared" >> beam.FlatMap(lambda kv: d.shared_buckets(*_unpack_bands(kv[1])))
         )
-        if not side:
-            return buckets | "Verify" >> beam.FlatMap(d.verified_bucket_edges, similar)
         candidates = (
             buckets
             | "CandidateIds" >> beam.FlatMap(lambda members: members)
             | "CandidateSet" >> beam.combiners.ToSet()
         )
         signatures = beam.pvalue.AsDict(
-            nodes
+            through_files(nodes, self.staging, "candidates")
             | "CandidateSignatures" >> beam.FlatMap(
                 lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else [],
                 beam.pvalue.AsSingleton(candidates),
@@ -228,6 +260,44 @@ class _NearEdges(beam.PTransform):
         return buckets | "Verify" >> beam.FlatMap(
             lambda members, sigs: d.verified_bucket_edges([(m, sigs[m]) for m in members], similar), signatures
         )
+
+
+class _PackBands(BufferedDoFn):
+    """Per batch of nodes, packed (band, key, id) columns per (scope, partition) of the key.
+
+    One element per partition and batch instead of one per document and band: most of the
+    14 buckets a document sits in hold it alone, and shuffling each as an element dominated
+    the LSH step's time and the runner's memory.
+    """
+
+    def __init__(self, settings: DedupSettings, bands: int, rows: int):
+        self.settings, self.bands, self.rows = settings, bands, rows
+
+    def flush(self, nodes):
+        from filters.minhash import band_keys
+
+        parts: dict[tuple[str, int], tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+        for n in nodes:
+            scope = scope_key(self.settings, n["source"], n["lang"])
+            for key in band_keys(as_array(n["signature"]), self.bands, self.rows):
+                h = int.from_bytes(key[2:], "little")
+                band_ids, keys, members = parts[(scope, h % PARTITIONS)]
+                band_ids.append(int.from_bytes(key[:2], "big"))
+                keys.append(h)
+                members.append(n["id"])
+        for part, (band_ids, keys, members) in parts.items():
+            yield part, (np.array(band_ids, dtype=np.uint16).tobytes(), np.array(keys, dtype=np.uint64).tobytes(), members)
+
+
+def _unpack_bands(packs) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    band_ids, keys, members = [], [], []
+    for b, k, m in packs:
+        band_ids.append(np.frombuffer(b, dtype=np.uint16))
+        keys.append(np.frombuffer(k, dtype=np.uint64))
+        members.extend(m)
+    if not members:
+        return np.empty(0, np.uint16), np.empty(0, np.uint64), []
+    return np.concatenate(band_ids), np.concatenate(keys), members
 
 
 # --- connected components ------------------------------------------------------------------
@@ -398,12 +468,12 @@ class Deduplicate(Stage):
         s = self.settings
         rejected_parts = []
         if s.template_lines.enabled:
-            stripped = documents | "TemplateLines" >> RemoveTemplateLines(s)
+            stripped = documents | "TemplateLines" >> RemoveTemplateLines(s, self.context.staging)
             documents = stripped.kept
             rejected_parts.append(stripped[REJECTED])
         fresh = (
             documents
-            | "FeatureBatches" >> beam.BatchElements(min_batch_size=1, max_batch_size=256)
+            | "FeatureBatches" >> beam.BatchElements(min_batch_size=256, max_batch_size=256)
             | "Features" >> beam.ParDo(_Features(s, self.priorities))
         )
         nodes = fresh
@@ -414,23 +484,29 @@ class Deduplicate(Stage):
                 | "ReadSignatures" >> beam.FlatMap(_read_signatures)
             )
             nodes = (fresh, released) | "AllNodes" >> beam.Flatten()
-        edges = nodes | "Edges" >> DuplicateEdges(s, self.bands, self.rows)
+        edges = nodes | "Edges" >> DuplicateEdges(s, self.bands, self.rows, self.context.staging)
         components = edges | "Components" >> ConnectedComponents(s.cc_rounds, s.fallback_max_edges)
         roots = components | "Roots" >> beam.Map(lambda e: (e[1], e[1])) | "DistinctRoots" >> beam.Distinct()
         membership = (components, roots) | "Membership" >> beam.Flatten()  # node → root, roots included
-        members = (
-            {"root": membership, "node": nodes | "NodeById" >> beam.Map(lambda n: (n["id"], _slim(n)))}
-            | "JoinNodes" >> beam.CoGroupByKey()
-            | "ByRoot" >> beam.FlatMap(lambda kv: [(root, node) for root in kv[1]["root"] for node in kv[1]["node"]])
-            | "Clusters" >> beam.GroupByKey()
-            | "Survivors" >> beam.FlatMap(_pick_survivors)
-        )
+        if s.join == "side_input":
+            # Only clustered nodes have a root (a few percent): a dict instead of a join by id.
+            by_root = through_files(nodes, self.context.staging, "members") | "ByRoot" >> beam.FlatMap(
+                lambda n, roots: [(roots[n["id"]], _slim(n))] if n["id"] in roots else [], beam.pvalue.AsDict(membership)
+            )
+        else:
+            by_root = (
+                {"root": membership, "node": nodes | "NodeById" >> beam.Map(lambda n: (n["id"], _slim(n)))}
+                | "JoinNodes" >> beam.CoGroupByKey()
+                | "ByRoot" >> beam.FlatMap(lambda kv: [(root, node) for root in kv[1]["root"] for node in kv[1]["node"]])
+            )
+        members = by_root | "Clusters" >> beam.GroupByKey() | "Survivors" >> beam.FlatMap(_pick_survivors)
         if s.join == "side_input":
             # Only documents in clusters of two or more have a decision (a few percent of a
             # corpus): a dict on each worker instead of shuffling every document by id.
             decisions = beam.pvalue.AsDict(members)
-            applied = documents | "Apply" >> beam.ParDo(_ApplySide(), decisions).with_outputs(REJECTED, main="kept")
-            kept_nodes = fresh | "KeptNodes" >> beam.FlatMap(
+            waiting = through_files(documents, self.context.staging, "dedup")
+            applied = waiting | "Apply" >> beam.ParDo(_ApplySide(), decisions).with_outputs(REJECTED, main="kept")
+            kept_nodes = through_files(fresh, self.context.staging, "signatures") | "KeptNodes" >> beam.FlatMap(
                 lambda n, dec: [] if _is_dropped(n, dec) else [_signature_row(n)], decisions
             )
         else:

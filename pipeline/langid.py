@@ -105,7 +105,8 @@ class LanguageId(Stage):
         settings = self.settings
         results = (
             documents
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=settings.batch_size)
+            # A fixed size: predictions do not depend on it, and the adaptive size costs a fit per batch.
+            | "Batch" >> beam.BatchElements(min_batch_size=settings.batch_size, max_batch_size=settings.batch_size)
             | "Identify" >> beam.ParDo(_Identify(settings, self.declared)).with_outputs(REJECTED, main="kept")
         )
         return StageOutput(results.kept, results[REJECTED])

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import ShardsConfig
+from pipeline.spill import SpillDocs, SpillFile, expand_spilled, spill_dir, spill_enabled, write_batch
 
 # The release's columns, in order (documented in README.md, "Output schema").
 SCHEMA = pa.schema(
@@ -118,7 +119,7 @@ class _WriteShard(beam.DoFn):
 
     def process(self, element):
         (lang, source, index, total), docs = element
-        docs = sorted((d for d in docs if d is not None), key=lambda d: d["id"])
+        docs = sorted(expand_spilled(d for d in docs if d is not None), key=lambda d: d["id"])
         rel = shard_path(self.prefix, lang, source, index, total)
         written = write_parquet(to_table(docs, self.schema), posixpath.join(self.root, rel), self.shards)
         yield {
@@ -131,8 +132,32 @@ class _WriteShard(beam.DoFn):
         }
 
 
+def _assign(doc, totals, shards: ShardsConfig):
+    group = (doc["lang"], doc["source"])
+    n = num_shards(*totals[group], shards)
+    return (*group, shard_of(doc["id"], n), n)
+
+
+class _Fragments(beam.DoFn):
+    """A spilled batch → one file per shard it feeds, so a shard's writer reads only its rows."""
+
+    def __init__(self, directory: str, shards: ShardsConfig):
+        self.directory, self.shards = directory, shards
+
+    def process(self, spilled: SpillFile, totals):
+        by_shard: dict[tuple, list] = {}
+        for doc in expand_spilled([spilled]):
+            by_shard.setdefault(_assign(doc, totals, self.shards), []).append(doc)
+        for key, docs in by_shard.items():
+            yield key, write_batch(docs, self.directory)
+
+
 class WriteShards(beam.PTransform):
-    """Returns a PCollection of shard records (path, rows, bytes, sha256) for the manifest."""
+    """Returns a PCollection of shard records (path, rows, bytes, sha256) for the manifest.
+
+    With spilling on (pipeline.spill), documents reach the shard writers as files: batches,
+    then per-shard fragments of each batch, so no barrier holds the documents themselves.
+    """
 
     def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema = SCHEMA, prefix: str = "data", size=text_bytes):
         """`size(row)` is what max_bytes counts: UTF-8 text bytes for documents."""
@@ -141,21 +166,23 @@ class WriteShards(beam.PTransform):
 
     def expand(self, docs):
         shards, size = self.shards, self.size
-        keyed = docs | "KeyByGroup" >> beam.Map(lambda d: ((d["lang"], d["source"]), d))
         sizes = (
-            keyed
-            | "Size" >> beam.Map(lambda kv: (kv[0], (1, size(kv[1]))))
+            docs
+            | "Size" >> beam.Map(lambda d: ((d["lang"], d["source"]), (1, size(d))))
             | "SumSizes" >> beam.CombinePerKey(sum_pairs)
         )
         placeholders = sizes | "PlanShards" >> beam.ParDo(_PlanShards(shards))
         totals = beam.pvalue.AsDict(sizes)
-        assigned = keyed | "AssignShard" >> beam.Map(
-            lambda kv, totals: (
-                (*kv[0], shard_of(kv[1]["id"], n := num_shards(*totals[kv[0]], shards)), n),
-                kv[1],
-            ),
-            totals=totals,
-        )
+        if spill_enabled(docs.pipeline):
+            directory = spill_dir(self.root, self.prefix.replace("/", "-"))
+            assigned = (
+                docs
+                | "Spill" >> SpillDocs(directory)
+                | "Spread" >> beam.Reshuffle()
+                | "Fragments" >> beam.ParDo(_Fragments(posixpath.join(directory, "fragments"), shards), totals)
+            )
+        else:
+            assigned = docs | "AssignShard" >> beam.Map(lambda d, totals: (_assign(d, totals, shards), d), totals=totals)
         return (
             (assigned, placeholders)
             | "WithPlaceholders" >> beam.Flatten()

@@ -77,9 +77,11 @@ def test_benchmark_corpus_results_match_the_pre_optimisation_fingerprint(workdir
     assert not changed, f"{len(changed)} documents differ from the fingerprint, e.g. {changed[:5]}"
 
 
-def test_dedup_join_modes_write_identical_releases(workdir: Path):
+def test_dedup_join_modes_and_spilling_write_identical_releases(workdir: Path):
+    """The local default (decisions as a side input, documents spilled at barriers) against the
+    configuration for runners with a shuffle service (a join by id, nothing spilled)."""
     side = build_release(workdir)
-    shuffle = build_release(workdir, join="shuffle")
+    shuffle = build_release(workdir, ["--spill=never"], join="shuffle")
     digests = [
         {str(p.relative_to(r)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(r.rglob("*.parquet"))}
         for r in (side, shuffle)
