@@ -65,22 +65,23 @@ def frequent_hashes(arrays: Iterable[np.ndarray], min_count: int) -> np.ndarray:
     return values[counts >= min_count]
 
 
-def shared_buckets(band_ids: np.ndarray, keys: np.ndarray, members: list[str]) -> list[list[str]]:
-    """LSH buckets of two or more documents, from packed (band, key, member) columns.
+def shared_keys(keys: np.ndarray, members: list[str]) -> list[tuple[int, list[str]]]:
+    """Groups of two or more members with the same key, from packed columns.
 
-    `band_ids[i]`, `keys[i]` (uint64) is the bucket of `members[i]`; a bucket's members come
-    back sorted, each bucket once, in (band, key) order.
+    `keys` is an (n, w) integer array, row i the key of `members[i]`. Returns, per group in
+    key order, the row of its first member and its members sorted.
     """
     if len(keys) < 2:
         return []
-    order = np.lexsort((keys, band_ids))
-    b, k = band_ids[order], keys[order]
-    starts = np.flatnonzero(np.r_[True, (b[1:] != b[:-1]) | (k[1:] != k[:-1]), True])
-    buckets = []
-    for lo, hi in zip(starts[:-1], starts[1:]):
-        if hi - lo > 1:
-            buckets.append(sorted(members[i] for i in order[lo:hi]))
-    return buckets
+    order = np.lexsort(keys.T[::-1])
+    ordered = keys[order]
+    change = np.any(ordered[1:] != ordered[:-1], axis=1)
+    starts = np.flatnonzero(np.r_[True, change, True])
+    return [
+        (int(order[lo]), sorted(members[i] for i in order[lo:hi]))
+        for lo, hi in zip(starts[:-1], starts[1:])
+        if hi - lo > 1
+    ]
 
 
 def remove_lines(text: str, templates: set[int] | frozenset[int], min_chars: int) -> str:

@@ -18,6 +18,7 @@ id) and dup_cluster_size; removed ones go to the rejected set with `dup_survivor
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from typing import Any
 
@@ -177,12 +178,59 @@ def _similar(threshold: float):
 
 
 class DuplicateEdges(beam.PTransform):
+    """Undirected duplicate edges (a, b): exact and URL groups as stars, verified LSH pairs.
+
+    `join: side_input` groups all three kinds in one packed shuffle (_PackKeys) and looks up
+    candidate signatures from a side input; `join: shuffle` shuffles one element per key.
+    """
+
     def __init__(self, settings: DedupSettings, bands: int, rows: int, staging: str):
         super().__init__()
         self.settings, self.bands, self.rows, self.staging = settings, bands, rows, staging
 
     def expand(self, nodes):
         s = self.settings
+        if not (s.exact or s.url or s.near.enabled):
+            return nodes.pipeline | "NoEdges" >> beam.Create([])
+        if s.join == "side_input":
+            edges = self._packed(nodes)
+        else:
+            edges = self._per_key(nodes)
+        return edges | "AllEdges" >> beam.Flatten() | "Distinct" >> beam.Distinct()
+
+    def _packed(self, nodes):
+        s = self.settings
+        groups = (
+            nodes
+            | "PackKeys" >> beam.ParDo(_PackKeys(s, self.bands, self.rows))
+            | "ByPartition" >> beam.GroupByKey()
+            | "Shared" >> beam.FlatMap(_shared_groups)
+        )
+        edges = [groups | "Stars" >> beam.FlatMap(lambda g: d.star_edges(g[1]) if g[0] < NEAR else [])]
+        if s.near.enabled:
+            similar = _similar(s.near.threshold)
+            buckets = groups | "Buckets" >> beam.FlatMap(lambda g: [g[1]] if g[0] >= NEAR else [])
+            candidates = (
+                buckets
+                | "CandidateIds" >> beam.FlatMap(lambda members: members)
+                | "CandidateSet" >> beam.combiners.ToSet()
+            )
+            signatures = beam.pvalue.AsDict(
+                through_files(nodes, self.staging, "candidates")
+                | "CandidateSignatures" >> beam.FlatMap(
+                    lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else [],
+                    beam.pvalue.AsSingleton(candidates),
+                )
+            )
+            edges.append(buckets | "Verify" >> beam.FlatMap(
+                lambda members, sigs: d.verified_bucket_edges([(m, sigs[m]) for m in members], similar), signatures
+            ))
+        return edges
+
+    def _per_key(self, nodes):
+        from filters.minhash import band_keys
+
+        s, bands, rows = self.settings, self.bands, self.rows
         edges = []
         if s.exact:
             edges.append(
@@ -200,38 +248,13 @@ class DuplicateEdges(beam.PTransform):
                 | "UrlEdges" >> beam.FlatMap(lambda kv: d.star_edges(kv[1]))
             )
         if s.near.enabled:
-            edges.append(nodes | "NearEdges" >> _NearEdges(s, self.bands, self.rows, self.staging))
-        if not edges:
-            return nodes.pipeline | "NoEdges" >> beam.Create([])
-        return edges | "AllEdges" >> beam.Flatten() | "Distinct" >> beam.Distinct()
+            similar = _similar(s.near.threshold)
 
-
-class _NearEdges(beam.PTransform):
-    """MinHash-LSH candidates verified by estimated Jaccard, one bucket at a time.
-
-    With `join: side_input` the buckets are built from packed (band, key, id) columns, a few
-    elements per batch (a signature is 512 bytes and a document sits in 14 buckets, nearly all
-    of them alone): buckets of two or more name the documents whose signatures are looked up
-    from a side input for verification. `join: shuffle` shuffles one (id, signature) element
-    per document and band instead. Both verify each bucket with the same anchor order, so
-    they find the same edges.
-    """
-
-    def __init__(self, settings: DedupSettings, bands: int, rows: int, staging: str):
-        super().__init__()
-        self.settings, self.bands, self.rows, self.staging = settings, bands, rows, staging
-
-    def expand(self, nodes):
-        from filters.minhash import band_keys
-
-        s, bands, rows = self.settings, self.bands, self.rows
-        similar = _similar(s.near.threshold)
-        if s.join == "shuffle":
             def keys(n):
                 return [((scope_key(s, n["source"], n["lang"]), key), (n["id"], n["signature"]))
                         for key in band_keys(as_array(n["signature"]), bands, rows)]
 
-            return (
+            edges.append(
                 nodes
                 | "BandKeys" >> beam.FlatMap(keys)
                 | "Buckets" >> beam.GroupByKey()
@@ -239,65 +262,62 @@ class _NearEdges(beam.PTransform):
                 | "TwoOrMore" >> beam.Filter(lambda members: len(members) > 1)
                 | "Verify" >> beam.FlatMap(d.verified_bucket_edges, similar)
             )
-        buckets = (
-            nodes
-            | "PackBands" >> beam.ParDo(_PackBands(s, bands, rows))
-            | "ByPartition" >> beam.GroupByKey()
-            | "Shared" >> beam.FlatMap(lambda kv: d.shared_buckets(*_unpack_bands(kv[1])))
-        )
-        candidates = (
-            buckets
-            | "CandidateIds" >> beam.FlatMap(lambda members: members)
-            | "CandidateSet" >> beam.combiners.ToSet()
-        )
-        signatures = beam.pvalue.AsDict(
-            through_files(nodes, self.staging, "candidates")
-            | "CandidateSignatures" >> beam.FlatMap(
-                lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else [],
-                beam.pvalue.AsSingleton(candidates),
-            )
-        )
-        return buckets | "Verify" >> beam.FlatMap(
-            lambda members, sigs: d.verified_bucket_edges([(m, sigs[m]) for m in members], similar), signatures
-        )
+        return edges
 
 
-class _PackBands(BufferedDoFn):
-    """Per batch of nodes, packed (band, key, id) columns per (scope, partition) of the key.
+# Key kinds of the packed shuffle: exact text, URL, then one per LSH band (NEAR + band index).
+EXACT, URL, NEAR = 0, 1, 2
 
-    One element per partition and batch instead of one per document and band: most of the
-    14 buckets a document sits in hold it alone, and shuffling each as an element dominated
-    the LSH step's time and the runner's memory.
+
+class _PackKeys(BufferedDoFn):
+    """Per batch of nodes, packed (kind, key, key, member) columns per (scope, partition).
+
+    One element per partition and batch instead of one per document and key: a document has
+    an exact key, a URL key and 14 LSH band keys, nearly all of them its own, and shuffling
+    each as an element dominated the dedup graph's time and the runner's memory. Exact and URL
+    keys are 128-bit (md5 of the normalised text, BLAKE2b of the URL key); band keys 64-bit,
+    as candidates are verified anyway.
     """
 
     def __init__(self, settings: DedupSettings, bands: int, rows: int):
         self.settings, self.bands, self.rows = settings, bands, rows
 
-    def flush(self, nodes):
-        from filters.minhash import band_keys
+    def keys(self, n):
+        s = self.settings
+        if s.exact:
+            yield EXACT, int(n["exact"][:16], 16), int(n["exact"][16:], 16)
+        if s.url and n["url"] is not None:
+            digest = hashlib.blake2b(n["url"].encode("utf-8"), digest_size=16).digest()
+            yield URL, int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little")
+        if s.near.enabled:
+            from filters.minhash import band_keys
 
-        parts: dict[tuple[str, int], tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
+            for key in band_keys(as_array(n["signature"]), self.bands, self.rows):
+                yield NEAR + int.from_bytes(key[:2], "big"), int.from_bytes(key[2:], "little"), 0
+
+    def flush(self, nodes):
+        # Per partition: key columns and a member index; each id is stored once.
+        parts: dict[tuple[str, int], tuple[list, list, dict]] = defaultdict(lambda: ([], [], {}))
         for n in nodes:
             scope = scope_key(self.settings, n["source"], n["lang"])
-            for key in band_keys(as_array(n["signature"]), self.bands, self.rows):
-                h = int.from_bytes(key[2:], "little")
-                band_ids, keys, members = parts[(scope, h % PARTITIONS)]
-                band_ids.append(int.from_bytes(key[:2], "big"))
-                keys.append(h)
-                members.append(n["id"])
-        for part, (band_ids, keys, members) in parts.items():
-            yield part, (np.array(band_ids, dtype=np.uint16).tobytes(), np.array(keys, dtype=np.uint64).tobytes(), members)
+            for kind, k1, k2 in self.keys(n):
+                keys, index, members = parts[(scope, k1 % PARTITIONS)]
+                keys.append((kind, k1, k2))
+                index.append(members.setdefault(n["id"], len(members)))
+        for part, (keys, index, members) in parts.items():
+            yield part, (np.array(keys, dtype=np.uint64).tobytes(), np.array(index, dtype=np.uint32).tobytes(), list(members))
 
 
-def _unpack_bands(packs) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    band_ids, keys, members = [], [], []
-    for b, k, m in packs:
-        band_ids.append(np.frombuffer(b, dtype=np.uint16))
-        keys.append(np.frombuffer(k, dtype=np.uint64))
-        members.extend(m)
+def _shared_groups(kv):
+    """(kind, members) for every key of a partition that two or more members share."""
+    keys, members = [], []
+    for packed, index, ids in kv[1]:
+        keys.append(np.frombuffer(packed, dtype=np.uint64).reshape(-1, 3))
+        members.extend(ids[i] for i in np.frombuffer(index, dtype=np.uint32))
     if not members:
-        return np.empty(0, np.uint16), np.empty(0, np.uint64), []
-    return np.concatenate(band_ids), np.concatenate(keys), members
+        return []
+    keys = np.concatenate(keys)
+    return [(int(keys[row, 0]), group) for row, group in d.shared_keys(keys, members)]
 
 
 # --- connected components ------------------------------------------------------------------

@@ -10,8 +10,10 @@ and each crossing cost an encode, two channel hops and a decode per document.
 and sends only the file names through the barrier; the step on the other side reads them
 back. Memory per worker is one batch; the runner holds a name per batch.
 
-`--spill=auto` (the default) does that on the local runners only; `always` and `never`
-force it either way (the tests run both and compare the releases byte for byte).
+`--spill=auto` (the default) does that on the local runners only (FnApiRunner, DirectRunner,
+Prism, PortableRunner with the embedded job service); `always` and `never` force it either
+way (the tests run both and compare the releases byte for byte). With `always` on a
+distributed runner the staging directory must be shared storage (gs://, s3://, HDFS).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, Iterable, NamedTuple
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions, StandardOptions
 
 from pipeline.batching import BufferedDoFn
 from pipeline.release import WORK_DIR
@@ -50,8 +52,10 @@ def spill_enabled(pipeline: beam.Pipeline) -> bool:
     mode = options.view_as(SpillOptions).spill
     if mode != "auto":
         return mode == "always"
-    runner = options.view_as(StandardOptions).runner or "FnApiRunner"
-    return runner.rsplit(".", 1)[-1] in LOCAL_RUNNERS
+    runner = (options.view_as(StandardOptions).runner or "FnApiRunner").rsplit(".", 1)[-1]
+    if runner == "PortableRunner":  # the embedded job service runs an FnApiRunner in this process
+        return options.view_as(PortableOptions).job_endpoint == "embed"
+    return runner in LOCAL_RUNNERS
 
 
 def spill_dir(staging: str, name: str) -> str:

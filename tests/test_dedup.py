@@ -264,3 +264,15 @@ def test_stage_star_of_1000_copies_is_one_cluster(tmp_path: Path):
     (survivor,) = _by_id(tmp_path / "out", "data").values()
     assert survivor["dup_cluster_size"] == 1000
     assert manifest["totals"]["docs_dropped"] == 999
+
+
+def test_packed_grouping_finds_exactly_the_shared_keys():
+    import numpy as np
+
+    keys = np.array([[0, 7, 1], [2, 9, 0], [0, 7, 1], [3, 9, 0], [2, 9, 0], [0, 7, 2], [2, 9, 0]], dtype=np.uint64)
+    members = ["e", "b", "a", "x", "c", "y", "d"]
+    assert d.shared_keys(keys, members) == [(0, ["a", "e"]), (1, ["b", "c", "d"])]
+    assert d.shared_keys(keys[:1], members[:1]) == []
+    lines = [np.array([5, -3, 5], dtype=np.int64), np.array([5, 8], dtype=np.int64), np.array([], dtype=np.int64)]
+    assert d.frequent_hashes(lines, 3).tolist() == [5]
+    assert d.frequent_hashes(lines, 1).tolist() == [-3, 5, 8]

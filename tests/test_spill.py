@@ -43,6 +43,10 @@ def test_spilling_is_on_for_local_runners_only():
     assert not spill_enabled(beam.Pipeline(options=pipeline_options(["--spill=never"])))
     assert not spill_enabled(beam.Pipeline(options=PipelineOptions(["--runner=DataflowRunner"]), runner=beam.runners.DirectRunner()))
     assert spill_enabled(beam.Pipeline(options=PipelineOptions(["--runner=SparkRunner", "--spill=always"]), runner=beam.runners.DirectRunner()))
+    embedded = ["--runner=PortableRunner", "--job_endpoint=embed"]
+    assert spill_enabled(beam.Pipeline(options=PipelineOptions(embedded), runner=beam.runners.DirectRunner()))
+    remote = ["--runner=PortableRunner", "--job_endpoint=localhost:8099"]
+    assert not spill_enabled(beam.Pipeline(options=PipelineOptions(remote), runner=beam.runners.DirectRunner()))
 
 
 def test_a_missing_batch_is_named(tmp_path: Path):
