@@ -2,6 +2,9 @@
 # (--environment_type=DOCKER --environment_config=IMAGE). The base image's Beam version must
 # equal the apache-beam pin in constraints.txt (tests/test_docker.py checks it).
 FROM apache/beam_python3.11_sdk:2.77.0
+# Fewer glibc malloc arenas: freed memory goes back into use instead of growing RSS (the local
+# runner sets the same in pipeline/run.py, cap_malloc_arenas).
+ENV MALLOC_ARENA_MAX=2
 
 WORKDIR /opt/rootstock
 COPY pyproject.toml constraints.txt README.md ./

@@ -579,11 +579,12 @@ def _slim(node: dict[str, Any]) -> dict[str, Any]:
 
 def _signature_row(node: dict[str, Any]) -> dict[str, Any]:
     sig = node.get("signature")
-    return {**{f.name: node.get(f.name) for f in SIGNATURE_SCHEMA}, "signature": None if sig is None else as_array(sig).tolist()}
+    # An array, not a list: 128 Python ints take 4.6 KB, the array 0.6 KB; Arrow takes either.
+    return {**{f.name: node.get(f.name) for f in SIGNATURE_SCHEMA}, "signature": None if sig is None else as_array(sig)}
 
 
 def _signature_bytes(row: dict[str, Any]) -> int:
-    return 4 * len(row["signature"] or ()) + 64
+    return 4 * (0 if row["signature"] is None else len(row["signature"])) + 64
 
 
 def _read_signatures(path: str):
