@@ -549,7 +549,7 @@ class Deduplicate(Stage):
                 self.context.staging, self.context.config.shards, SIGNATURE_SCHEMA, prefix=SIGNATURES, size=_signature_bytes
             )
         )
-        return StageOutput(applied.kept, rejected_parts | "AllRejected" >> beam.Flatten(), signatures)
+        return StageOutput(applied.kept, rejected_parts, signatures)
 
     def report(self) -> dict[str, Any]:
         s = self.settings

@@ -105,8 +105,17 @@ def write_release(
     apply to the ones written to `rejected/` only.
     """
     shards = [kept | "Write" >> WriteShards(staging, config.shards, schema), *artifacts]
+    dropped = list(dropped) if isinstance(dropped, (list, tuple)) else [dropped]
     if config.keep_rejected != "none":
-        kept_rejected = dropped | "KeepRejected" >> KeepRejected(config.keep_rejected, config.rejected_sample_size)
+        # Sampled per stage before the Flatten, which the local runner would otherwise fill
+        # with every rejected document.
+        kept_rejected = [
+            part | f"KeepRejected[{i}]" >> KeepRejected(config.keep_rejected, config.rejected_sample_size)
+            for i, part in enumerate(dropped)
+        ] | "AllKeptRejected" >> beam.Flatten() if dropped else p | "NoneRejected" >> beam.Create([])
+        if config.keep_rejected == "sample" and len(dropped) > 1:
+            # A reason can occur in two stages' outputs (e.g. two dedup steps): sample again.
+            kept_rejected = kept_rejected | "KeepRejected" >> KeepRejected(config.keep_rejected, config.rejected_sample_size)
         for name, guard in rejected_guards:
             kept_rejected = kept_rejected | f"Guard[{name}]" >> guard
         shards.append(
@@ -130,13 +139,9 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
         output = documents | stage
         documents = output.kept
         stage_outputs.append((stage.name, output.kept))
-        dropped.append(output.rejected)
+        dropped.extend(output.rejected if isinstance(output.rejected, list) else [output.rejected])
         if output.artifacts is not None:
             artifacts.append(output.artifacts)
-    if dropped:
-        all_dropped = dropped | "AllDropped" >> beam.Flatten()
-    else:
-        all_dropped = p | "NoneDropped" >> beam.Create([])
     # A stage may guard the rejected set too (pii: no original value is stored anywhere). Only
     # what is written needs it: with `keep_rejected: sample` that is a few hundred documents.
     guards = [(stage.name, stage.rejected_set_filter()) for stage in stages if hasattr(stage, "rejected_set_filter")]
@@ -146,7 +151,7 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
 
     write_release(
         p, staging, context.config, stage_schema(stages),
-        read=ingested.documents, kept=documents, dropped=all_dropped, skipped=ingested.skipped, notes=notes,
+        read=ingested.documents, kept=documents, dropped=dropped, skipped=ingested.skipped, notes=notes,
         artifacts=artifacts, stage_outputs=stage_outputs, rejected_guards=guards,
     )
 

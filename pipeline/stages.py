@@ -23,7 +23,9 @@ STAGE_ORDER = ("langid", "quality", "dedup", "pii")
 
 class StageOutput(NamedTuple):
     kept: beam.PCollection
-    rejected: beam.PCollection
+    # One PCollection, or a list (one per step): the pipeline counts and samples each before
+    # flattening, so rejected documents never wait in the runner.
+    rejected: beam.PCollection | list[beam.PCollection]
     # Shard records of files the stage wrote itself under the release (e.g. dedup signatures).
     artifacts: beam.PCollection | None = None
 
