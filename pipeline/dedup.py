@@ -32,8 +32,7 @@ import posixpath
 from filters import dedup as d
 from pipeline.config import ConfigError, DedupSettings
 from pipeline.release import read_manifest, read_parquet_rows
-from pipeline.batching import BufferedDoFn
-from pipeline.spill import through_files
+from pipeline.spill import Spilled, through_files
 from pipeline.stages import STAGES, RunContext, Stage, StageOutput, rejected
 from pipeline.write import WriteShards
 
@@ -72,6 +71,7 @@ class RemoveTemplateLines(beam.PTransform):
         t = self.settings.template_lines
         templates = (
             docs
+            | "LineBatches" >> _batches()
             | "LineHashes" >> beam.ParDo(_LineHashes(t.min_chars))
             | "ByPartition" >> beam.GroupByKey()
             | "Frequent" >> beam.FlatMap(
@@ -88,17 +88,22 @@ class RemoveTemplateLines(beam.PTransform):
 PARTITIONS = 16
 
 
+def _batches(size: int = 2000) -> beam.BatchElements:
+    """Fixed-size batches for the packed shuffles (a fixed size skips the adaptive estimator)."""
+    return beam.BatchElements(min_batch_size=size, max_batch_size=size, record_metrics=False)
+
+
 def _int64s(packed: bytes) -> np.ndarray:
     return np.frombuffer(packed, dtype=np.int64)
 
 
-class _LineHashes(BufferedDoFn):
+class _LineHashes(beam.DoFn):
     """Per batch of documents, one packed int64 array of candidate line hashes per (source, partition)."""
 
     def __init__(self, min_chars: int):
         self.min_chars = min_chars
 
-    def flush(self, docs):
+    def process(self, docs):
         parts: dict[tuple[str, int], list[int]] = defaultdict(list)
         for doc in docs:
             for h in d.template_candidates(doc["text"], self.min_chars):
@@ -184,9 +189,9 @@ class DuplicateEdges(beam.PTransform):
     candidate signatures from a side input; `join: shuffle` shuffles one element per key.
     """
 
-    def __init__(self, settings: DedupSettings, bands: int, rows: int, staging: str):
+    def __init__(self, settings: DedupSettings, bands: int, rows: int, spilled_nodes: Spilled | None):
         super().__init__()
-        self.settings, self.bands, self.rows, self.staging = settings, bands, rows, staging
+        self.settings, self.bands, self.rows, self.spilled_nodes = settings, bands, rows, spilled_nodes
 
     def expand(self, nodes):
         s = self.settings
@@ -202,6 +207,7 @@ class DuplicateEdges(beam.PTransform):
         s = self.settings
         groups = (
             nodes
+            | "KeyBatches" >> _batches()
             | "PackKeys" >> beam.ParDo(_PackKeys(s, self.bands, self.rows))
             | "ByPartition" >> beam.GroupByKey()
             | "Shared" >> beam.FlatMap(_shared_groups)
@@ -216,7 +222,7 @@ class DuplicateEdges(beam.PTransform):
                 | "CandidateSet" >> beam.combiners.ToSet()
             )
             signatures = beam.pvalue.AsDict(
-                through_files(nodes, self.staging, "candidates")
+                self.spilled_nodes.read("candidates")
                 | "CandidateSignatures" >> beam.FlatMap(
                     lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else [],
                     beam.pvalue.AsSingleton(candidates),
@@ -269,7 +275,7 @@ class DuplicateEdges(beam.PTransform):
 EXACT, URL, NEAR = 0, 1, 2
 
 
-class _PackKeys(BufferedDoFn):
+class _PackKeys(beam.DoFn):
     """Per batch of nodes, packed (kind, key, key, member) columns per (scope, partition).
 
     One element per partition and batch instead of one per document and key: a document has
@@ -295,7 +301,7 @@ class _PackKeys(BufferedDoFn):
             for key in band_keys(as_array(n["signature"]), self.bands, self.rows):
                 yield NEAR + int.from_bytes(key[:2], "big"), int.from_bytes(key[2:], "little"), 0
 
-    def flush(self, nodes):
+    def process(self, nodes):
         # Per partition: key columns and a member index; each id is stored once.
         parts: dict[tuple[str, int], tuple[list, list, dict]] = defaultdict(lambda: ([], [], {}))
         for n in nodes:
@@ -504,13 +510,16 @@ class Deduplicate(Stage):
                 | "ReadSignatures" >> beam.FlatMap(_read_signatures)
             )
             nodes = (fresh, released) | "AllNodes" >> beam.Flatten()
-        edges = nodes | "Edges" >> DuplicateEdges(s, self.bands, self.rows, self.context.staging)
+        # With the side-input join, the steps that wait for a side input (candidates, roots,
+        # decisions) read the nodes back from one spill.
+        spilled_nodes = Spilled(nodes, self.context.staging, "nodes") if s.join == "side_input" else None
+        edges = nodes | "Edges" >> DuplicateEdges(s, self.bands, self.rows, spilled_nodes)
         components = edges | "Components" >> ConnectedComponents(s.cc_rounds, s.fallback_max_edges)
         roots = components | "Roots" >> beam.Map(lambda e: (e[1], e[1])) | "DistinctRoots" >> beam.Distinct()
         membership = (components, roots) | "Membership" >> beam.Flatten()  # node → root, roots included
         if s.join == "side_input":
             # Only clustered nodes have a root (a few percent): a dict instead of a join by id.
-            by_root = through_files(nodes, self.context.staging, "members") | "ByRoot" >> beam.FlatMap(
+            by_root = spilled_nodes.read("members") | "ByRoot" >> beam.FlatMap(
                 lambda n, roots: [(roots[n["id"]], _slim(n))] if n["id"] in roots else [], beam.pvalue.AsDict(membership)
             )
         else:
@@ -526,8 +535,8 @@ class Deduplicate(Stage):
             decisions = beam.pvalue.AsDict(members)
             waiting = through_files(documents, self.context.staging, "dedup")
             applied = waiting | "Apply" >> beam.ParDo(_ApplySide(), decisions).with_outputs(REJECTED, main="kept")
-            kept_nodes = through_files(fresh, self.context.staging, "signatures") | "KeptNodes" >> beam.FlatMap(
-                lambda n, dec: [] if _is_dropped(n, dec) else [_signature_row(n)], decisions
+            kept_nodes = spilled_nodes.read("signatures") | "KeptNodes" >> beam.FlatMap(
+                lambda n, dec: [] if n.get("released") or _is_dropped(n, dec) else [_signature_row(n)], decisions
             )
         else:
             applied = (

@@ -144,7 +144,7 @@ def refilter(release: str, thresholds_file: str, output: str, beam_args: list[st
         )
         write_release(
             p, staging, config, schema,
-            read=docs, kept=results.kept, dropped=results[REJECTED], skipped=p | "NoSkips" >> beam.Create([]),
+            read=docs, kept=results.kept, dropped=[results[REJECTED]], skipped=p | "NoSkips" >> beam.Create([]),
             stage_outputs=[("refilter", results.kept)],
         )
 

@@ -101,21 +101,17 @@ def write_release(
 ) -> None:
     """The tail every release-producing job shares: shards, rejected shards, counts.
 
-    Dropped documents are counted as they were dropped; `rejected_guards` [(name, transform)]
+    `dropped` is a list of PCollections (one per stage or step). Dropped documents are counted as they were dropped; `rejected_guards` [(name, transform)]
     apply to the ones written to `rejected/` only.
     """
     shards = [kept | "Write" >> WriteShards(staging, config.shards, schema), *artifacts]
-    dropped = list(dropped) if isinstance(dropped, (list, tuple)) else [dropped]
     if config.keep_rejected != "none":
-        # Sampled per stage before the Flatten, which the local runner would otherwise fill
-        # with every rejected document.
-        kept_rejected = [
-            part | f"KeepRejected[{i}]" >> KeepRejected(config.keep_rejected, config.rejected_sample_size)
-            for i, part in enumerate(dropped)
-        ] | "AllKeptRejected" >> beam.Flatten() if dropped else p | "NoneRejected" >> beam.Create([])
-        if config.keep_rejected == "sample" and len(dropped) > 1:
-            # A reason can occur in two stages' outputs (e.g. two dedup steps): sample again.
-            kept_rejected = kept_rejected | "KeepRejected" >> KeepRejected(config.keep_rejected, config.rejected_sample_size)
+        keep = lambda: KeepRejected(config.keep_rejected, config.rejected_sample_size)  # noqa: E731
+        # Sampled per stage first: the Flatten would otherwise hold every rejected document in
+        # the local runner. Sampling the union again keeps the n smallest per reason exact.
+        sampled = [part | f"KeepRejected[{i}]" >> keep() for i, part in enumerate(dropped)]
+        sampled = sampled or [p | "NoneRejected" >> beam.Create([])]
+        kept_rejected = sampled | "AllRejected" >> beam.Flatten() | "KeepRejected" >> keep()
         for name, guard in rejected_guards:
             kept_rejected = kept_rejected | f"Guard[{name}]" >> guard
         shards.append(

@@ -28,7 +28,6 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions, StandardOptions
 
-from pipeline.batching import BufferedDoFn
 from pipeline.release import WORK_DIR
 
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner", "PrismRunner")
@@ -64,7 +63,7 @@ def spill_dir(staging: str, name: str) -> str:
 
 
 class SpillFile(NamedTuple):
-    """A batch of documents written by SpillDocs; stands for them after the barrier."""
+    """A batch of documents written by `write_batch`; stands for them after the barrier."""
 
     path: str
     docs: int
@@ -102,26 +101,24 @@ def expand_spilled(values: Iterable[Any]):
             yield value
 
 
-class _Spill(BufferedDoFn):
-    def __init__(self, directory: str):
-        self.directory, self.max_items, self.max_weight = directory, BATCH_DOCS, BATCH_BYTES
-
-    def weight(self, doc) -> int:
-        return len(doc.get("text") or "")
-
-    def flush(self, docs):
-        yield write_batch(docs, self.directory)
-
-
 class SpillDocs(beam.PTransform):
-    """Documents → SpillFile references, one per batch of ≤ BATCH_DOCS documents / BATCH_BYTES of text."""
+    """Documents → SpillFile references, one per batch of ≤ BATCH_DOCS documents and ≈ BATCH_BYTES of text."""
 
     def __init__(self, directory: str):
         super().__init__()
-        self.directory = directory
+        self.directory, self.batch = directory, BATCH_DOCS
 
     def expand(self, docs):
-        return docs | "WriteBatches" >> beam.ParDo(_Spill(self.directory))
+        # A document weighs 1, or more if its text is longer than a batch's share of BATCH_BYTES.
+        share = BATCH_BYTES // self.batch
+        return (
+            docs
+            | "Batches" >> beam.BatchElements(
+                min_batch_size=self.batch, max_batch_size=self.batch, record_metrics=False,
+                element_size_fn=lambda doc: 1 + len(doc.get("text") or "") // share,
+            )
+            | "WriteBatches" >> beam.Map(write_batch, self.directory)
+        )
 
 
 class ReadSpilled(beam.PTransform):
@@ -131,8 +128,21 @@ class ReadSpilled(beam.PTransform):
         return spilled | "Spread" >> beam.Reshuffle() | "ReadBatches" >> beam.FlatMap(read_batch)
 
 
+class Spilled:
+    """DOCS written to files once; `read(label)` gives them back after a barrier, once per consumer.
+
+    With spilling off, `read` returns DOCS themselves.
+    """
+
+    def __init__(self, docs: beam.PCollection, staging: str, name: str):
+        self.docs, self.refs = docs, None
+        if spill_enabled(docs.pipeline):
+            self.refs = docs | f"Spill[{name}]" >> SpillDocs(spill_dir(staging, name))
+
+    def read(self, label: str) -> beam.PCollection:
+        return self.docs if self.refs is None else self.refs | f"Unspill[{label}]" >> ReadSpilled()
+
+
 def through_files(docs: beam.PCollection, staging: str, name: str) -> beam.PCollection:
     """DOCS, moved through files if spilling is on: put it right before the step that waits."""
-    if not spill_enabled(docs.pipeline):
-        return docs
-    return docs | f"Spill[{name}]" >> SpillDocs(spill_dir(staging, name)) | f"Unspill[{name}]" >> ReadSpilled()
+    return Spilled(docs, staging, name).read(name)

@@ -46,35 +46,28 @@ def _notes(notes):
 class CountSteps(beam.PTransform):
     """read / written / dropped / skipped PCollections → one list of count rows.
 
-    `dropped` may be a list (one PCollection per stage). `notes(doc)` names facts about
-    written documents worth counting (e.g. langid:unverifiable). Each input is summed where it
-    is produced, before the Flatten: a Flatten of PCollections from different fused stages is
+    `dropped` is a list (one PCollection per stage). `notes(doc)` names facts about written
+    documents worth counting (e.g. langid:unverifiable). Each input is summed where it is
+    produced, before the Flatten: a Flatten of PCollections from different fused stages is
     materialised by the runner, and it would otherwise hold a count element per document and
     step (and every rejected document) until the end.
     """
 
     def __init__(self, *, read, written, dropped, skipped, notes=None, stage_outputs=()):
         super().__init__()
-        self.parts = [("read", read, _count("read")), ("written", written, _count("written")),
-                      ("skipped", skipped, _skipped)]
-        for i, part in enumerate(dropped if isinstance(dropped, (list, tuple)) else [dropped]):
-            self.parts.append((f"dropped{i}", part, _count("dropped")))
-        self.notes = notes
-        self.stage_outputs = list(stage_outputs)  # [(stage name, its kept PCollection)] in order
+        self.keyed = [("read", read, beam.Map(_count("read"))), ("written", written, beam.Map(_count("written"))),
+                      ("skipped", skipped, beam.Map(_skipped))]
+        self.keyed += [(f"dropped{i}", part, beam.Map(_count("dropped"))) for i, part in enumerate(dropped)]
+        if notes is not None:
+            self.keyed.append(("notes", written, beam.FlatMap(_notes(notes))))
+        # [(stage name, its kept PCollection)] in order
+        self.keyed += [(f"out:{name}", pcoll, beam.Map(_count("stage_out", name))) for name, pcoll in stage_outputs]
 
     def expand(self, pbegin):
-        sums = []
-
-        def add(label, pcoll, keyed):
-            sums.append(pcoll | f"Key[{label}]" >> keyed | f"Sum[{label}]" >> beam.CombinePerKey(sum_pairs))
-
-        for label, pcoll, fn in self.parts:
-            add(label, pcoll, beam.Map(fn))
-        if self.notes is not None:
-            written = next(pcoll for label, pcoll, _ in self.parts if label == "written")
-            add("notes", written, beam.FlatMap(_notes(self.notes)))
-        for name, pcoll in self.stage_outputs:
-            add(f"out:{name}", pcoll, beam.Map(_count("stage_out", name)))
+        sums = [
+            pcoll | f"Key[{label}]" >> key | f"Sum[{label}]" >> beam.CombinePerKey(sum_pairs)
+            for label, pcoll, key in self.keyed
+        ]
         return (
             sums
             | "AllCounts" >> beam.Flatten()

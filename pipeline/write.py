@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.config import ShardsConfig
-from pipeline.spill import SpillDocs, SpillFile, expand_spilled, spill_dir, spill_enabled, write_batch
+from pipeline.spill import SpillDocs, SpillFile, expand_spilled, read_batch, spill_dir, spill_enabled, write_batch
 
 # The release's columns, in order (documented in README.md, "Output schema").
 SCHEMA = pa.schema(
@@ -146,7 +146,7 @@ class _Fragments(beam.DoFn):
 
     def process(self, spilled: SpillFile, totals):
         by_shard: dict[tuple, list] = {}
-        for doc in expand_spilled([spilled]):
+        for doc in read_batch(spilled):
             by_shard.setdefault(_assign(doc, totals, self.shards), []).append(doc)
         for key, docs in by_shard.items():
             yield key, write_batch(docs, self.directory)
