@@ -101,8 +101,9 @@ def write_release(
 ) -> None:
     """The tail every release-producing job shares: shards, rejected shards, counts.
 
-    `dropped` is a list of PCollections (one per stage or step). Dropped documents are counted as they were dropped; `rejected_guards` [(name, transform)]
-    apply to the ones written to `rejected/` only.
+    `dropped` is a list of PCollections (one per stage or step). Dropped documents are counted
+    as they were dropped; `rejected_guards` [(name, transform)] apply to the ones written to
+    `rejected/` only.
     """
     shards = [kept | "Write" >> WriteShards(staging, config.shards, schema), *artifacts]
     if config.keep_rejected != "none":
