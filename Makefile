@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= build/demo
 
-.PHONY: demo mix-demo test install lock clean
+.PHONY: demo mix-demo test lint format install lock clean
 
 install: $(STAMP)
 
@@ -32,8 +32,17 @@ mix-demo: $(STAMP)
 	$(BIN)/rootstock mix catalog/mixes/demo-bluumi.yaml --output build/demo-bluumi --overwrite
 	$(BIN)/rootstock verify build/demo-bluumi
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q -n 2 tests
+
+# ruff's linter (pyflakes, isort, bugbear, …) and formatter, configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Re-pin after changing pyproject.toml: resolve in a scratch venv, freeze everything.
 lock:

@@ -36,11 +36,12 @@ from collections import deque
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+SAMPLE = REPO / "catalog" / "sample"  # the demo corpus's generator and sentence pools (not installed)
+if str(SAMPLE) not in sys.path:
+    sys.path.insert(0, str(SAMPLE))
 
-from catalog.sample import build_sample  # noqa: E402
-from catalog.sample_texts import topic_sentences  # noqa: E402
+import build_sample  # noqa: E402
+from sample_texts import topic_sentences  # noqa: E402
 
 LANGS = ["en", "fr", "es", "pt", "id", "fi", "sw", "eu", "ar", "hi", "vi", "zhs", "zht"]
 NO_SPACE = {"zhs", "zht"}
@@ -102,7 +103,7 @@ def _paragraphs(sentences: list[str], joiner: str, rng: random.Random) -> str:
         size = rng.randint(3, 5)
         if len(sentences) - (i + size) < 2:
             size = len(sentences) - i
-        out.append(joiner.join(sentences[i:i + size]))
+        out.append(joiner.join(sentences[i : i + size]))
         i += size
     return "\n\n".join(out)
 
@@ -126,8 +127,16 @@ def near_copy(text: str, lang: _Language, rng: random.Random) -> str:
     """A few words (characters) replaced, or a sentence appended, or one dropped."""
     edit = rng.choice(("replace", "append", "drop"))
     if edit == "append":
-        return text + lang.joiner + _render(rng.choice(lang.sentences), lang, {"town": rng.choice(lang.towns),
-                                                                            "person": rng.choice(lang.people)}, rng)
+        return (
+            text
+            + lang.joiner
+            + _render(
+                rng.choice(lang.sentences),
+                lang,
+                {"town": rng.choice(lang.towns), "person": rng.choice(lang.people)},
+                rng,
+            )
+        )
     if edit == "drop":
         paragraphs = text.split("\n\n")
         longest = max(range(len(paragraphs)), key=lambda i: len(paragraphs[i]))
@@ -153,8 +162,18 @@ def near_copy(text: str, lang: _Language, rng: random.Random) -> str:
 def _pii_paragraph(lang: _Language, rng: random.Random) -> tuple[str, set[str]]:
     ctx = {"town": rng.choice(lang.towns), "person": rng.choice(lang.people)}
     templates = rng.sample(lang.pii, min(len(lang.pii), rng.randint(1, 2)))
-    kinds = {k for t in templates for slot, k in (("{phone}", "phone"), ("{ip}", "ip"), ("{card}", "card"),
-                                                  ("{iban}", "iban"), ("{hetu}", "national_id")) if slot in t}
+    kinds = {
+        k
+        for t in templates
+        for slot, k in (
+            ("{phone}", "phone"),
+            ("{ip}", "ip"),
+            ("{card}", "card"),
+            ("{iban}", "iban"),
+            ("{hetu}", "national_id"),
+        )
+        if slot in t
+    }
     text = lang.joiner.join(_render(t, lang, ctx, rng) for t in templates)
     if rng.random() < 0.5:  # a web-page footer: a personal e-mail address and the poster's IP
         name = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 9)))
@@ -165,17 +184,25 @@ def _pii_paragraph(lang: _Language, rng: random.Random) -> tuple[str, set[str]]:
     return text, kinds
 
 
-def write_corpus(out: Path, docs: int, files: int = 8, seed: int = 2026, langs: list[str] | None = None,
-                 pii_rate: float = 0.02) -> dict:
+def write_corpus(
+    out: Path, docs: int, files: int = 8, seed: int = 2026, langs: list[str] | None = None, pii_rate: float = 0.02
+) -> dict:
     """Write `docs` documents to out/part-NNN.jsonl.gz; return what was planted."""
     rng = random.Random(seed)
     languages = [_Language(code) for code in (langs or LANGS)]
     out.mkdir(parents=True, exist_ok=True)
-    handles = [gzip.open(out / f"part-{i:03d}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1)
-               for i in range(files)]
+    handles = [gzip.open(out / f"part-{i:03d}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1) for i in range(files)]
     recent: deque[tuple[_Language, str]] = deque(maxlen=4096)
-    stats = {"docs": docs, "bytes": 0, "files": files, "languages": [lang.code for lang in languages],
-             "exact": 0, "near": 0, "pii_docs": 0, "pii": {}}
+    stats = {
+        "docs": docs,
+        "bytes": 0,
+        "files": files,
+        "languages": [lang.code for lang in languages],
+        "exact": 0,
+        "near": 0,
+        "pii_docs": 0,
+        "pii": {},
+    }
     near_pairs: list[tuple[str, str, str]] = []
     for i in range(docs):
         kind = "original"
@@ -212,15 +239,19 @@ def _jaccards(pairs: list[tuple[str, str, str]]) -> dict:
     """5-gram (word; character for Chinese) Jaccard of planted near pairs, with rootstock's shingles."""
     if not pairs:
         return {}
-    from filters.minhash import shingles
+    from rootstock.filters.minhash import shingles
 
     values = []
     for lang, a, b in pairs:
         sa, sb = set(shingles(a, lang).tolist()), set(shingles(b, lang).tolist())
         values.append(len(sa & sb) / max(1, len(sa | sb)))
     values.sort()
-    return {"pairs": len(values), "min": round(values[0], 3), "median": round(values[len(values) // 2], 3),
-            "below_0.8": sum(v < 0.8 for v in values)}
+    return {
+        "pairs": len(values),
+        "min": round(values[0], 3),
+        "median": round(values[len(values) // 2], 3),
+        "below_0.8": sum(v < 0.8 for v in values),
+    }
 
 
 def read_records(path: Path):
@@ -232,12 +263,10 @@ def read_records(path: Path):
                 yield json.loads(line)
 
 
-def import_corpus(path: Path, out: Path, files: int = 8, limit: int | None = None,
-                  text_field: str = "text") -> dict:
+def import_corpus(path: Path, out: Path, files: int = 8, limit: int | None = None, text_field: str = "text") -> dict:
     """Reshard a given JSONL(.gz) corpus into out/part-NNN.jsonl.gz (every arm reads the same files)."""
     out.mkdir(parents=True, exist_ok=True)
-    handles = [gzip.open(out / f"part-{i:03d}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1)
-               for i in range(files)]
+    handles = [gzip.open(out / f"part-{i:03d}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1) for i in range(files)]
     stats = {"docs": 0, "bytes": 0, "files": files, "input": str(path)}
     for i, record in enumerate(read_records(path)):
         if limit is not None and i >= limit:

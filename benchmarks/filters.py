@@ -22,11 +22,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "catalog" / "sample"))
 
-from catalog.sample_texts import topic_sentences  # noqa: E402
-from filters import quality as q  # noqa: E402
-from filters import wordlists, words  # noqa: E402
-from filters.langid import LanguageIdentifier  # noqa: E402
+from sample_texts import topic_sentences  # noqa: E402
+
+from rootstock.filters import quality as q  # noqa: E402
+from rootstock.filters import wordlists, words  # noqa: E402
+from rootstock.filters.langid import LanguageIdentifier  # noqa: E402
 
 LANGS = ["en", "fr", "es", "pt", "id", "fi", "sw", "yo", "eu", "ar", "hi", "vi", "zhs", "zht"]
 
@@ -48,7 +50,7 @@ def datatrove_filters(lang: str):
     from datatrove.data import Document
     from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter
 
-    from catalog.registry import load_registry
+    from rootstock.catalog.registry import load_registry
 
     key = load_registry()[lang].word_tokenizer
     if key is None or "downloads models" in words.tokenizer_name(lang):
@@ -71,8 +73,10 @@ def main() -> None:
     ap.add_argument("--langs", default=",".join(LANGS))
     args = ap.parse_args()
     lid = LanguageIdentifier()
-    print(f"{'lang':5} {'docs':>6} {'MB':>6} | {'lid docs/s':>10} {'MB/s':>6} | {'quality docs/s':>14} {'MB/s':>6} | "
-          f"{'datatrove docs/s':>16} {'MB/s':>6}")
+    print(
+        f"{'lang':5} {'docs':>6} {'MB':>6} | {'lid docs/s':>10} {'MB/s':>6} | {'quality docs/s':>14} {'MB/s':>6} | "
+        f"{'datatrove docs/s':>16} {'MB/s':>6}"
+    )
     for lang in args.langs.split(","):
         texts = corpus(lang, args.docs_per_lang)
         mb = sum(len(t.encode()) for t in texts) / 1e6
@@ -80,7 +84,7 @@ def main() -> None:
 
         def lid_pass():
             for i in range(0, len(texts), 256):
-                lid.predict_batch(texts[i:i + 256])
+                lid.predict_batch(texts[i : i + 256])
 
         def quality_pass():
             for text in texts:
@@ -95,8 +99,11 @@ def main() -> None:
             dt_fn(texts[:10])
             t_dt = timed(lambda: dt_fn(texts))
             dt_cell = f"{len(texts) / t_dt:16.0f} {mb / t_dt:6.2f}"
-        print(f"{lang:5} {len(texts):6d} {mb:6.1f} | {len(texts) / t_lid:10.0f} {mb / t_lid:6.2f} | "
-              f"{len(texts) / t_quality:14.0f} {mb / t_quality:6.2f} | {dt_cell}", flush=True)
+        print(
+            f"{lang:5} {len(texts):6d} {mb:6.1f} | {len(texts) / t_lid:10.0f} {mb / t_lid:6.2f} | "
+            f"{len(texts) / t_quality:14.0f} {mb / t_quality:6.2f} | {dt_cell}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from filters import minhash as mh  # noqa: E402
+from rootstock.filters import minhash as mh  # noqa: E402
 
 TEXTS = REPO / "catalog" / "sample" / "texts"
 LANGS = ["en", "fr", "es", "pt", "id", "fi", "sw", "yo", "eu", "ar", "hi", "vi", "zhs", "zht"]
@@ -120,7 +120,7 @@ class NumpyMinHash:
             values >>= np.uint64(32)
             local = np.minimum(offsets[lo:hi] - start, stop - start - 1)
             mins = np.minimum.reduceat(values, local, axis=0).astype(np.uint32)
-            nonempty = np.diff(offsets[lo:hi + 1]) > 0
+            nonempty = np.diff(offsets[lo : hi + 1]) > 0
             out[lo:hi][nonempty] = mins[nonempty]
         return out
 
@@ -129,21 +129,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=5, help="rounds over all rows; best round per row")
-    ap.add_argument("--split-words-docs", type=int, default=140,
-                    help="documents for the split_words reference (0: skip)")
+    ap.add_argument(
+        "--split-words-docs", type=int, default=140, help="documents for the split_words reference (0: skip)"
+    )
     args = ap.parse_args()
 
     import datasketch
 
     texts, langs = documents(args.docs)
-    pairs = list(zip(texts, langs))
+    pairs = list(zip(texts, langs, strict=True))
     mean_bytes = sum(len(t.encode("utf-8")) for t in texts) / len(texts)
     hasher = mh.MinHasher(num_perm=128, seed=1)
     mh.shingles(texts[0], langs[0])  # build the class table outside the timings
     hasher.text_signatures(texts[:10], langs[:10])
     sets = [mh.shingles(t, lang) for t, lang in pairs]
-    print(f"{len(texts)} documents, {len(set(langs))} languages, mean {mean_bytes:.0f} bytes, "
-          f"mean {np.mean([len(s) for s in sets]):.0f} shingles; 128 permutations, best of {args.repeat}")
+    print(
+        f"{len(texts)} documents, {len(set(langs))} languages, mean {mean_bytes:.0f} bytes, "
+        f"mean {np.mean([len(s) for s in sets]):.0f} shingles; 128 permutations, best of {args.repeat}"
+    )
 
     low32 = 0xFFFFFFFF
 
@@ -171,19 +174,26 @@ def main() -> None:
         ("shingles only (shingles_batch)", lambda: mh.shingles_batch(texts, langs), args.repeat),
         ("datasketch MinHash.update loop", ds_update, 1),
         ("datasketch MinHash.update_batch", ds_update_batch, args.repeat),
-        ("numpy universal hash (per document)",
-         lambda: [numpy_hasher.signature(mh.shingles(t, lang)) for t, lang in pairs], args.repeat),
-        ("numpy universal hash (batch)",
-         lambda: numpy_hasher.signatures(*mh.shingles_batch(texts, langs)), args.repeat),
+        (
+            "numpy universal hash (per document)",
+            lambda: [numpy_hasher.signature(mh.shingles(t, lang)) for t, lang in pairs],
+            args.repeat,
+        ),
+        (
+            "numpy universal hash (batch)",
+            lambda: numpy_hasher.signatures(*mh.shingles_batch(texts, langs)),
+            args.repeat,
+        ),
     ]
     try:
         import rensa
     except ImportError:
         print("  rensa is not installed: rensa rows skipped")
     else:
+
         def cminhash():
             flat, offsets = mh.shingles_batch(texts, langs)
-            groups = [flat[offsets[i]:offsets[i + 1]].tolist() for i in range(len(texts))]
+            groups = [flat[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
             return rensa.CMinHash.digests64_from_token_hash_sets(groups, 128, 1)
 
         def rminhash():
@@ -195,8 +205,10 @@ def main() -> None:
                 out.append(matrix.to_rows()[0])
             return out
 
-        candidates += [("rensa CMinHash (batch)", cminhash, args.repeat),
-                       ("rensa RMinHash (per document)", rminhash, args.repeat)]
+        candidates += [
+            ("rensa CMinHash (batch)", cminhash, args.repeat),
+            ("rensa RMinHash (per document)", rminhash, args.repeat),
+        ]
     candidates += [
         (per_doc_name, lambda: [hasher.signature(mh.shingles(t, lang)) for t, lang in pairs], args.repeat),
         (batch_name, lambda: hasher.text_signatures(texts, langs), args.repeat),
@@ -218,11 +230,13 @@ def main() -> None:
 
     rate = dict(rows)
     base = rate["datasketch MinHash.update_batch"]
-    print(f"ratio MinHasher / datasketch update_batch: per document {rate[per_doc_name] / base:.1f}x, "
-          f"batch {rate[batch_name] / base:.1f}x")
+    print(
+        f"ratio MinHasher / datasketch update_batch: per document {rate[per_doc_name] / base:.1f}x, "
+        f"batch {rate[batch_name] / base:.1f}x"
+    )
 
     if args.split_words_docs:
-        from filters.words import split_words
+        from rootstock.filters.words import split_words
 
         subset = [pairs[i] for i in range(min(args.split_words_docs, len(pairs)))]
         for text, lang in subset[: len(LANGS)]:
@@ -231,8 +245,10 @@ def main() -> None:
         for text, lang in subset:
             split_words(text.lower(), lang)
         seconds = time.perf_counter() - start
-        print(f"reference: filters.words.split_words alone on {len(subset)} of these documents: "
-              f"{len(subset) / seconds:,.0f} docs/s ({seconds / len(subset) * 1e3:.1f} ms/doc)")
+        print(
+            f"reference: filters.words.split_words alone on {len(subset)} of these documents: "
+            f"{len(subset) / seconds:,.0f} docs/s ({seconds / len(subset) * 1e3:.1f} ms/doc)"
+        )
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def _descendants(root: int) -> set[int]:
                 stat = handle.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         children[int(fields[1])].append(int(entry.name))
     found, todo = set(), [root]
     while todo:
@@ -258,17 +258,27 @@ def rootstock_config(root: Path, corpus_dir: Path, stages: tuple[str, ...], name
         "pii": {"likelihood": "somewhat_likely", "policy": "redact"},
         "removal_contact": "bench@example.org",
         "retrieved_at": "2026-01-01T00:00:00Z",
-        "connector": {"kind": "jsonl", "paths": [str(corpus_dir / "*.jsonl.gz")], "text_field": "text",
-                      "id_field": "id", "url_field": "url"},
+        "connector": {
+            "kind": "jsonl",
+            "paths": [str(corpus_dir / "*.jsonl.gz")],
+            "text_field": "text",
+            "id_field": "id",
+            "url_field": "url",
+        },
     }
     (catalog / "sources" / "bench.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
     config = root / f"{name}.yaml"
-    config.write_text(yaml.safe_dump({
-        "release": "bench",
-        "catalog": str(catalog),
-        "keep_rejected": "none",  # datatrove writes no exclusions by default either
-        "stages": {stage: {"enabled": stage in stages} for stage in STAGES},
-    }, sort_keys=False))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "release": "bench",
+                "catalog": str(catalog),
+                "keep_rejected": "none",  # datatrove writes no exclusions by default either
+                "stages": {stage: {"enabled": stage in stages} for stage in STAGES},
+            },
+            sort_keys=False,
+        )
+    )
     return config
 
 
@@ -276,12 +286,22 @@ def beam_args(workers: int) -> list[str]:
     return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
-def run_rootstock(root: Path, corpus_dir: Path, workers: int, stages: tuple[str, ...] = STAGES,
-                  name: str = "rootstock") -> dict:
+def run_rootstock(
+    root: Path, corpus_dir: Path, workers: int, stages: tuple[str, ...] = STAGES, name: str = "rootstock"
+) -> dict:
     config = rootstock_config(root, corpus_dir, stages, name)
     out = root / f"out-{name}"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "pipeline.cli", "run", str(config), "--output", str(out), *beam_args(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rootstock.pipeline.cli",
+        "run",
+        str(config),
+        "--output",
+        str(out),
+        *beam_args(workers),
+    ]
     result = measure(cmd, root / f"{name}.log")
     totals = json.loads((out / "manifest.json").read_text())["totals"]
     result.update(docs_in=totals["docs_in"], kept=totals["docs_out"], dropped=_by_stage(totals["dropped_by_reason"]))
@@ -298,8 +318,18 @@ def _by_stage(reasons: dict[str, int]) -> dict[str, dict[str, int]]:
 
 
 def _arm_cmd(arm: str, corpus_dir: Path, out: Path, workers: int) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--_arm", arm, "--_corpus", str(corpus_dir),
-            "--_out", str(out), "--workers", str(workers)]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--_arm",
+        arm,
+        "--_corpus",
+        str(corpus_dir),
+        "--_out",
+        str(out),
+        "--workers",
+        str(workers),
+    ]
 
 
 def run_arm(arm: str, root: Path, corpus_dir: Path, workers: int, env: dict | None = None) -> dict:
@@ -316,21 +346,21 @@ def run_arm(arm: str, root: Path, corpus_dir: Path, workers: int, env: dict | No
 
 
 def _lid_model_path() -> str:
-    from filters.langid import default_model_path
+    from rootstock.filters.langid import default_model_path
 
     return default_model_path()
 
 
 def _registry_code(label: str | None) -> str | None:
-    from catalog.registry import load_registry
+    from rootstock.catalog.registry import load_registry
 
     return load_registry().resolve(label) if label else None
 
 
 def _tokenizer_key(label: str | None) -> str:
     """The detected language's datatrove word-tokenizer key (the registry's); English if none works offline."""
-    from catalog.registry import load_registry
-    from filters import words
+    from rootstock.catalog.registry import load_registry
+    from rootstock.filters import words
 
     code = _registry_code(label)
     if code is None:
@@ -342,7 +372,7 @@ def _tokenizer_key(label: str | None) -> str:
 
 
 def _stop_words(label: str | None) -> list[str]:
-    from filters import wordlists
+    from rootstock.filters import wordlists
 
     code = _registry_code(label)
     return sorted(wordlists.stopwords(code) or []) if code else []
@@ -352,8 +382,9 @@ def _gopher_quality(label):
     from datatrove.pipeline.filters import GopherQualityFilter
 
     stop = _stop_words(label)
-    return GopherQualityFilter(stop_words=stop or None, min_stop_words=2 if stop else None,
-                               language=_tokenizer_key(label))
+    return GopherQualityFilter(
+        stop_words=stop or None, min_stop_words=2 if stop else None, language=_tokenizer_key(label)
+    )
 
 
 def _gopher_repetition(label):
@@ -432,7 +463,9 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
     LocalLanguageFilter, PerLanguage, PerLanguageMinhashSignature = _datatrove_classes()
-    mid, sigs, buckets, remove, final, logs = (out / d for d in ("filtered", "sigs", "buckets", "remove_ids", "data", "logs"))
+    mid, sigs, buckets, remove, final, logs = (
+        out / d for d in ("filtered", "sigs", "buckets", "remove_ids", "data", "logs")
+    )
     config = MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=9, seed=1)
     model = _lid_model_path()
 
@@ -448,16 +481,28 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
                 PerLanguage(_gopher_quality, "Gopher quality (per language)"),
                 JsonlWriter(str(mid), compression=None),
             ],
-            tasks=workers, workers=workers, logging_dir=str(logs / "filter")),
+            tasks=workers,
+            workers=workers,
+            logging_dir=str(logs / "filter"),
+        ),
         "minhash1_signatures": LocalPipelineExecutor(
             pipeline=[reader(mid, "*.jsonl"), PerLanguageMinhashSignature(output_folder=str(sigs), config=config)],
-            tasks=workers, workers=workers, logging_dir=str(logs / "minhash1")),
+            tasks=workers,
+            workers=workers,
+            logging_dir=str(logs / "minhash1"),
+        ),
         "minhash2_buckets": LocalPipelineExecutor(
             pipeline=[MinhashDedupBuckets(input_folder=str(sigs), output_folder=str(buckets), config=config)],
-            tasks=config.num_buckets, workers=workers, logging_dir=str(logs / "minhash2")),
+            tasks=config.num_buckets,
+            workers=workers,
+            logging_dir=str(logs / "minhash2"),
+        ),
         "minhash3_cluster": LocalPipelineExecutor(
             pipeline=[MinhashDedupCluster(input_folder=str(buckets), output_folder=str(remove), config=config)],
-            tasks=1, workers=1, logging_dir=str(logs / "minhash3")),
+            tasks=1,
+            workers=1,
+            logging_dir=str(logs / "minhash3"),
+        ),
         "minhash4_filter_pii_write": LocalPipelineExecutor(
             pipeline=[
                 reader(mid, "*.jsonl"),
@@ -465,7 +510,10 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
                 PIIFormatter(),
                 ParquetWriter(str(final), compression="zstd"),
             ],
-            tasks=workers, workers=workers, logging_dir=str(logs / "minhash4")),
+            tasks=workers,
+            workers=workers,
+            logging_dir=str(logs / "minhash4"),
+        ),
     }
     walls, blocks = {}, {}
     for name, executor in steps.items():
@@ -481,8 +529,15 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     times = {}
     for key, block in blocks.items():
         times[key] = block.get("time_stats", {}).get("total", 0.0)
-        stage = ("langid" if "Language ID" in key else "quality" if "Gopher" in key else
-                 "dedup" if "MinHash stage 4" in key else None)
+        stage = (
+            "langid"
+            if "Language ID" in key
+            else "quality"
+            if "Gopher" in key
+            else "dedup"
+            if "MinHash stage 4" in key
+            else None
+        )
         stats = {k: (v.get("total", 0) if isinstance(v, dict) else v) for k, v in block.get("stats", {}).items()}
         if stage is None or not stats.get("dropped"):
             continue
@@ -497,9 +552,9 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
 
 
 def _floor_min_score(lang: str) -> float:
-    """pipeline.langid.MinScores for a routed document: ROOTS's tuned minimum, else route_min_default."""
-    from catalog.registry import UNDETERMINED, load_registry
-    from filters import quality as q
+    """rootstock.pipeline.stages.langid.MinScores for a routed document: ROOTS's tuned minimum, else route_min_default."""
+    from rootstock.catalog.registry import UNDETERMINED, load_registry
+    from rootstock.filters import quality as q
 
     if lang != UNDETERMINED and lang in load_registry() and q.roots_row(lang) != "default":
         return q.thresholds_for(lang).lang_id_min_cutoff
@@ -513,11 +568,11 @@ def _floor_worker(rank: int, files: list[str], out: Path, conn) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from catalog.registry import UNDETERMINED
-    from filters import dedup as d
-    from filters import langid, pii
-    from filters import quality as q
-    from filters.minhash import MinHasher
+    from rootstock.catalog.registry import UNDETERMINED
+    from rootstock.filters import dedup as d
+    from rootstock.filters import langid, pii
+    from rootstock.filters import quality as q
+    from rootstock.filters.minhash import MinHasher
 
     times: Counter = Counter()
     clock = time.process_time  # CPU seconds of this worker: robust to other load on the machine
@@ -551,13 +606,17 @@ def _floor_worker(rank: int, files: list[str], out: Path, conn) -> None:
     t = clock()
     routed = []
     for i in range(0, len(docs), LID_BATCH):
-        batch = docs[i:i + LID_BATCH]
-        for doc, prediction in zip(batch, lid.predict_batch([doc["text"] for doc in batch])):
+        batch = docs[i : i + LID_BATCH]
+        for doc, prediction in zip(batch, lid.predict_batch([doc["text"] for doc in batch]), strict=True):
             decision = langid.decide(UNDETERMINED, [], prediction, covered, min_score)
             if decision.reject:
                 dropped[f"langid:{decision.reject}"] += 1
                 continue
-            doc["lang"], doc["lang_score"], doc["routed"] = decision.lang, prediction.score, decision.check == langid.ROUTED
+            doc["lang"], doc["lang_score"], doc["routed"] = (
+                decision.lang,
+                prediction.score,
+                decision.check == langid.ROUTED,
+            )
             routed.append(doc)
     times["langid"] += clock() - t
 
@@ -602,11 +661,19 @@ def _floor_worker(rank: int, files: list[str], out: Path, conn) -> None:
         survivors.append(doc)
     # Batched signatures, as the dedup stage computes them (one rensa call per 256 documents).
     for start in range(0, len(survivors), 256):
-        batch = survivors[start:start + 256]
+        batch = survivors[start : start + 256]
         matrix = hasher.text_signatures([doc["text"] for doc in batch], [doc["lang"] for doc in batch], 5)
-        for doc, signature in zip(batch, matrix):
-            nodes.append((doc["id"], d.normalized_hash(doc["text"]), d.url_key(doc["url"]),
-                          len(doc["text"].encode("utf-8")), doc["lang"], signature.astype("<u4").tobytes()))
+        for doc, signature in zip(batch, matrix, strict=True):
+            nodes.append(
+                (
+                    doc["id"],
+                    d.normalized_hash(doc["text"]),
+                    d.url_key(doc["url"]),
+                    len(doc["text"].encode("utf-8")),
+                    doc["lang"],
+                    signature.astype("<u4").tobytes(),
+                )
+            )
     times["dedup: features"] += clock() - t
     conn.send({"nodes": nodes})
     remove = conn.recv()
@@ -628,11 +695,17 @@ def _floor_worker(rank: int, files: list[str], out: Path, conn) -> None:
     # 6. Parquet (zstd), one file per worker
     t = clock()
     quality_type = pa.struct([pa.field(m, pa.int64() if m == "number_of_words" else pa.float64()) for m in q.METRICS])
-    schema = pa.schema([
-        ("id", pa.string()), ("text", pa.string()), ("lang", pa.string()), ("url", pa.string()),
-        ("lang_score", pa.float64()), ("quality", quality_type),
-        ("pii_counts", pa.list_(pa.struct([("category", pa.string()), ("count", pa.int64())]))),
-    ])
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("text", pa.string()),
+            ("lang", pa.string()),
+            ("url", pa.string()),
+            ("lang_score", pa.float64()),
+            ("quality", quality_type),
+            ("pii_counts", pa.list_(pa.struct([("category", pa.string()), ("count", pa.int64())]))),
+        ]
+    )
     table = pa.Table.from_pylist([{name: doc.get(name) for name in schema.names} for doc in rows], schema=schema)
     pq.write_table(table, str(out / f"part-{rank:05d}.parquet"), compression="zstd", row_group_size=10_000)
     times["parquet write"] += clock() - t
@@ -644,13 +717,13 @@ def _floor_graph(nodes: list[tuple], threshold: float = 0.8) -> dict[str, str]:
     """id → drop reason, for every non-survivor: exact/URL stars + verified LSH buckets, union-find."""
     import numpy as np
 
-    from filters import dedup as d
-    from filters.minhash import band_keys, estimated_jaccard, lsh_params
+    from rootstock.filters import dedup as d
+    from rootstock.filters.minhash import band_keys, estimated_jaccard, lsh_params
 
     bands, rows = lsh_params(threshold, 128)
     exact, urls, buckets = defaultdict(list), defaultdict(list), defaultdict(list)
     info = {}
-    for doc_id, exact_key, url, nbytes, lang, sig in nodes:
+    for doc_id, exact_key, url, nbytes, _lang, sig in nodes:
         signature = np.frombuffer(sig, dtype=np.uint32)
         info[doc_id] = {"id": doc_id, "exact": exact_key, "url": url, "bytes": nbytes, "priority": 0}
         exact[exact_key].append(doc_id)
@@ -682,7 +755,6 @@ def floor_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
 
     files = sorted(str(p) for p in corpus_dir.glob("*.jsonl.gz"))
     # Import the kernels' modules once; each worker loads its own model (as Beam's DoFn.setup).
-    import filters.langid, filters.minhash, filters.pii, filters.quality  # noqa: E401, F401
 
     ctx = mp.get_context("fork")
     pipes, procs = [], []
@@ -714,14 +786,26 @@ def floor_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     dropped: Counter = Counter()
     for result in results:
         dropped.update(result["dropped"])
-    return {"docs_in": sum(r["docs_in"] for r in results), "kept": sum(r["kept"] for r in results),
-            "dropped": _by_stage(dict(dropped)), "kernel_times": dict(times), "templates": len(templates)}
+    return {
+        "docs_in": sum(r["docs_in"] for r in results),
+        "kept": sum(r["kept"] for r in results),
+        "dropped": _by_stage(dict(dropped)),
+        "kernel_times": dict(times),
+        "templates": len(templates),
+    }
 
 
 # --------------------------------------------------------------------------- profile (optional)
 
-KERNEL_STAGE = {"langid": "langid", "quality": "quality", "words": "quality", "wordlists": "quality",
-                "minhash": "dedup", "dedup": "dedup", "pii": "pii"}
+KERNEL_STAGE = {
+    "langid": "langid",
+    "quality": "quality",
+    "words": "quality",
+    "wordlists": "quality",
+    "minhash": "dedup",
+    "dedup": "dedup",
+    "pii": "pii",
+}
 
 
 def _profile_group(func: tuple) -> str | None:
@@ -746,8 +830,8 @@ def profile_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     import cProfile
     import pstats
 
-    from pipeline.config import load_config
-    from pipeline.run import run
+    from rootstock.pipeline.config import load_config
+    from rootstock.pipeline.jobs.curate import run
 
     config = load_config(rootstock_config(out, corpus_dir, STAGES, "profile"), output=str(out / "release"))
     profiler = cProfile.Profile()
@@ -766,14 +850,19 @@ def profile_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
         for caller, caller_stats in callers.items():
             if (_profile_group(caller) or "").split("/")[0] != outer:
                 kernels[group] += caller_stats[3]  # inclusive time of calls entering the group
+
     def glue(func) -> bool:  # Beam itself, or rootstock's Beam wiring (pipeline/*, sources/read.py)
         path = func[0].replace(os.sep, "/")
         return "/apache_beam/" in path or (_profile_group(func) is None and str(REPO) in path and "/.venv/" not in path)
 
-    top = sorted(((tt, f"{Path(f[0]).name}:{f[2]}") for f, (_c, _n, tt, _ct, _cl) in stats.items() if glue(f)),
-                 reverse=True)[:12]
-    return {"profiled_wall_s": wall, "kernels": dict(kernels),
-            "top_other_tottime": [{"function": name, "s": round(tt, 3)} for tt, name in top]}
+    top = sorted(
+        ((tt, f"{Path(f[0]).name}:{f[2]}") for f, (_c, _n, tt, _ct, _cl) in stats.items() if glue(f)), reverse=True
+    )[:12]
+    return {
+        "profiled_wall_s": wall,
+        "kernels": dict(kernels),
+        "top_other_tottime": [{"function": name, "s": round(tt, 3)} for tt, name in top],
+    }
 
 
 # --------------------------------------------------------------------------- report
@@ -788,8 +877,14 @@ def _plain(label: str) -> str:
 
 
 def _datatrove_stage(block: str) -> str | None:
-    for key, stage in (("Language ID", "langid"), ("Gopher", "quality"), ("MinHash", "dedup"), ("PII", "pii"),
-                       ("READER", "read + write"), ("WRITER", "read + write")):
+    for key, stage in (
+        ("Language ID", "langid"),
+        ("Gopher", "quality"),
+        ("MinHash", "dedup"),
+        ("PII", "pii"),
+        ("READER", "read + write"),
+        ("WRITER", "read + write"),
+    ):
         if key in block:
             return stage
     return None
@@ -804,13 +899,17 @@ def _floor_stage(key: str) -> str | None:
 
 
 def _row(name: str, r: dict, docs: int, nbytes: int) -> str:
-    return (f"{name:10} {r['wall_s']:8.1f} {docs / r['wall_s']:8.0f} {nbytes / 1e6 / r['wall_s']:7.2f} "
-            f"{r['cpu_s']:8.1f} {r['cpu_s'] / r['wall_s']:6.2f} {r['peak_tree_rss_mib']:10.0f} "
-            f"{r['peak_tree_pss_mib']:10.0f} {r['max_process_hwm_mib']:9.0f} {r['max_processes']:6d} {r.get('kept', 0):8d}")
+    return (
+        f"{name:10} {r['wall_s']:8.1f} {docs / r['wall_s']:8.0f} {nbytes / 1e6 / r['wall_s']:7.2f} "
+        f"{r['cpu_s']:8.1f} {r['cpu_s'] / r['wall_s']:6.2f} {r['peak_tree_rss_mib']:10.0f} "
+        f"{r['peak_tree_pss_mib']:10.0f} {r['max_process_hwm_mib']:9.0f} {r['max_processes']:6d} {r.get('kept', 0):8d}"
+    )
 
 
-HEADER = (f"{'arm':10} {'wall s':>8} {'docs/s':>8} {'MB/s':>7} {'CPU s':>8} {'CPU/w':>6} {'tree RSS':>10} "
-          f"{'tree PSS':>10} {'max proc':>9} {'procs':>6} {'kept':>8}")
+HEADER = (
+    f"{'arm':10} {'wall s':>8} {'docs/s':>8} {'MB/s':>7} {'CPU s':>8} {'CPU/w':>6} {'tree RSS':>10} "
+    f"{'tree PSS':>10} {'max proc':>9} {'procs':>6} {'kept':>8}"
+)
 
 
 def _verdict(ok: bool) -> str:
@@ -821,9 +920,11 @@ def report(results: dict) -> None:
     c = results["corpus"]
     docs, nbytes = c["docs"], c["bytes"]
     arms = results["arms"]
-    print(f"\n{docs} docs, {nbytes / 1e6:.1f} MB of text, {results['workers']} workers; CPU s = user + system of the "
-          f"arm's whole process tree; memory in MiB: tree RSS / tree PSS = peak of the sum over the arm's processes "
-          f"(sampled every 0.2 s), max proc = largest single-process peak (VmHWM)")
+    print(
+        f"\n{docs} docs, {nbytes / 1e6:.1f} MB of text, {results['workers']} workers; CPU s = user + system of the "
+        f"arm's whole process tree; memory in MiB: tree RSS / tree PSS = peak of the sum over the arm's processes "
+        f"(sampled every 0.2 s), max proc = largest single-process peak (VmHWM)"
+    )
     print(HEADER)
     for name in ("rootstock", "datatrove", "floor"):
         if name in arms:
@@ -832,19 +933,32 @@ def report(results: dict) -> None:
     checks = results["checks"] = {}
     if "rootstock" in rates and "datatrove" in rates:
         ratio = rates["rootstock"] / rates["datatrove"]
-        checks["rootstock_vs_datatrove"] = {"ratio": ratio, "target": f">= {TARGET_VS_DATATROVE}",
-                                            "pass": ratio >= TARGET_VS_DATATROVE}
-        print(f"\nrootstock / datatrove docs/s = {ratio:.2f}   (target >= {TARGET_VS_DATATROVE}: "
-              f"{_verdict(ratio >= TARGET_VS_DATATROVE)})")
+        checks["rootstock_vs_datatrove"] = {
+            "ratio": ratio,
+            "target": f">= {TARGET_VS_DATATROVE}",
+            "pass": ratio >= TARGET_VS_DATATROVE,
+        }
+        print(
+            f"\nrootstock / datatrove docs/s = {ratio:.2f}   (target >= {TARGET_VS_DATATROVE}: "
+            f"{_verdict(ratio >= TARGET_VS_DATATROVE)})"
+        )
     if "rootstock" in rates and "floor" in rates:
         ratio = rates["floor"] / rates["rootstock"]
-        checks["floor_vs_rootstock"] = {"ratio": ratio, "target": f"<= {TARGET_VS_FLOOR}", "pass": ratio <= TARGET_VS_FLOOR}
-        print(f"floor / rootstock docs/s     = {ratio:.2f}   (target <= {TARGET_VS_FLOOR}: "
-              f"{_verdict(ratio <= TARGET_VS_FLOOR)};  rootstock/floor = {1 / ratio:.2f})")
+        checks["floor_vs_rootstock"] = {
+            "ratio": ratio,
+            "target": f"<= {TARGET_VS_FLOOR}",
+            "pass": ratio <= TARGET_VS_FLOOR,
+        }
+        print(
+            f"floor / rootstock docs/s     = {ratio:.2f}   (target <= {TARGET_VS_FLOOR}: "
+            f"{_verdict(ratio <= TARGET_VS_FLOOR)};  rootstock/floor = {1 / ratio:.2f})"
+        )
 
     names = [n for n in ("rootstock", "datatrove", "floor") if n in arms]
-    print("\ndocuments dropped per stage (own thresholds and detectors, not expected to match; rootstock and the "
-          "floor route\nlow-confidence LID to `und` instead of dropping; datatrove drops LID score < 0.65)")
+    print(
+        "\ndocuments dropped per stage (own thresholds and detectors, not expected to match; rootstock and the "
+        "floor route\nlow-confidence LID to `und` instead of dropping; datatrove drops LID score < 0.65)"
+    )
     print(f"{'stage':10} " + "".join(f" {n:>36}" for n in names))
     for stage in STAGES:
         cells = []
@@ -862,7 +976,7 @@ def report(results: dict) -> None:
     if ablation:
         base = ablation[0]
         table["read + write"]["rootstock"] = f"{base['wall_s']:6.1f} {base['cpu_s']:6.1f}"
-        for prev, step, stage in zip(ablation, ablation[1:], STAGES):
+        for prev, step, stage in zip(ablation, ablation[1:], STAGES, strict=False):
             table[stage]["rootstock"] = f"{step['wall_s'] - prev['wall_s']:6.1f} {step['cpu_s'] - prev['cpu_s']:6.1f}"
     floor_times = arms.get("floor", {}).get("kernel_times", {})
     sums: Counter = Counter()
@@ -877,17 +991,30 @@ def report(results: dict) -> None:
     print(f"  {'stage':14} {'rootstock Δwall ΔCPU':>20} {'floor kernel CPU':>17} {'datatrove block s':>18}")
     for row in STAGE_ROWS:
         cells = table[row]
-        print(f"  {row:14} {cells.get('rootstock', '-'):>20} {cells.get('floor', '-'):>17} {cells.get('datatrove', '-'):>18}")
-    print("  rootstock: " + ("stage ablation, wall and CPU seconds of the run with stages enabled cumulatively; "
-                             "'read + write' = ingest → Parquet alone, fixed costs included; each stage = what adding it cost"
-                             if ablation else "no stage ablation (--no-stages)"))
+        print(
+            f"  {row:14} {cells.get('rootstock', '-'):>20} {cells.get('floor', '-'):>17} {cells.get('datatrove', '-'):>18}"
+        )
+    print(
+        "  rootstock: "
+        + (
+            "stage ablation, wall and CPU seconds of the run with stages enabled cumulatively; "
+            "'read + write' = ingest → Parquet alone, fixed costs included; each stage = what adding it cost"
+            if ablation
+            else "no stage ablation (--no-stages)"
+        )
+    )
     if floor_times:
-        print("  floor: CPU seconds inside the kernels, summed over its workers (+ the dedup graph in the parent); "
-              f"model loading {floor_times.get('setup', 0):.1f} s not shown")
+        print(
+            "  floor: CPU seconds inside the kernels, summed over its workers (+ the dedup graph in the parent); "
+            f"model loading {floor_times.get('setup', 0):.1f} s not shown"
+        )
     if "datatrove" in arms:
         print("  datatrove: its own per-block time (stats.json), summed over tasks")
     if ablation:
-        print("  ablation runs: " + ";  ".join(f"{a['name']} {a['wall_s']:.1f} s / {a['cpu_s']:.1f} CPU s" for a in ablation))
+        print(
+            "  ablation runs: "
+            + ";  ".join(f"{a['name']} {a['wall_s']:.1f} s / {a['cpu_s']:.1f} CPU s" for a in ablation)
+        )
     walls = arms.get("datatrove", {}).get("stage_walls")
     if walls:
         print("  datatrove executors, wall s: " + ",  ".join(f"{k} {v:.1f}" for k, v in walls.items()))
@@ -895,23 +1022,33 @@ def report(results: dict) -> None:
     if prof:
         total = prof["profiled_wall_s"]
         kern = sum(prof["kernels"].values())
-        print(f"\ncProfile of one in-process rootstock run (FnApiRunner, 1 worker): {total:.1f} s under the profiler "
-              "(which inflates Python-heavy code), split into time inside rootstock's kernels and the rest")
+        print(
+            f"\ncProfile of one in-process rootstock run (FnApiRunner, 1 worker): {total:.1f} s under the profiler "
+            "(which inflates Python-heavy code), split into time inside rootstock's kernels and the rest"
+        )
         for group, secs in sorted(prof["kernels"].items(), key=lambda kv: -kv[1]):
             if secs >= 0.05:
-                stage = KERNEL_STAGE.get(group.removeprefix("filters/"), "read + write" if "filters" not in group else "")
+                stage = KERNEL_STAGE.get(
+                    group.removeprefix("filters/"), "read + write" if "filters" not in group else ""
+                )
                 print(f"    {group:28} {stage:14} {secs:7.1f}  {100 * secs / total:5.1f}%")
         print(f"    {'everything else (Beam, DoFn glue)':43} {total - kern:7.1f}  {100 * (total - kern) / total:5.1f}%")
-        print("    largest self times in Beam and rootstock's Beam wiring: "
-              + ", ".join(f"{t['function']} {t['s']:.1f}" for t in prof["top_other_tottime"][:6]))
+        print(
+            "    largest self times in Beam and rootstock's Beam wiring: "
+            + ", ".join(f"{t['function']} {t['s']:.1f}" for t in prof["top_other_tottime"][:6])
+        )
 
 
 def report_scaling(results: dict) -> None:
     steps = results["scaling"]
-    print(f"\n{'docs':>8} {'MB':>7} {'wall s':>8} {'docs/s':>8} {'CPU s':>8} {'tree RSS':>9} {'tree PSS':>9} {'max proc':>9}")
+    print(
+        f"\n{'docs':>8} {'MB':>7} {'wall s':>8} {'docs/s':>8} {'CPU s':>8} {'tree RSS':>9} {'tree PSS':>9} {'max proc':>9}"
+    )
     for s in steps:
-        print(f"{s['docs']:8d} {s['bytes'] / 1e6:7.0f} {s['wall_s']:8.1f} {s['docs'] / s['wall_s']:8.0f} {s['cpu_s']:8.1f} "
-              f"{s['peak_tree_rss_mib']:9.0f} {s['peak_tree_pss_mib']:9.0f} {s['max_process_hwm_mib']:9.0f}")
+        print(
+            f"{s['docs']:8d} {s['bytes'] / 1e6:7.0f} {s['wall_s']:8.1f} {s['docs'] / s['wall_s']:8.0f} {s['cpu_s']:8.1f} "
+            f"{s['peak_tree_rss_mib']:9.0f} {s['peak_tree_pss_mib']:9.0f} {s['max_process_hwm_mib']:9.0f}"
+        )
     if len(steps) >= 2:
         a, b = steps[0], steps[-1]
         scale = b["docs"] / a["docs"]
@@ -924,8 +1061,10 @@ def report_scaling(results: dict) -> None:
             "scaling_time": {"ratio": t, "target": f"<= {t_target:.2f}", "pass": t <= t_target},
             "scaling_memory": {"ratio": m, "target": f"<= {m_target}", "pass": m <= m_target},
         }
-        print(f"\n{b['docs']} vs {a['docs']} docs ({scale:.1f}×): time ratio {t:.2f} (target <= {t_target:.2f}: "
-              f"{_verdict(t <= t_target)}), peak tree RSS ratio {m:.2f} (target <= {m_target}: {_verdict(m <= m_target)})")
+        print(
+            f"\n{b['docs']} vs {a['docs']} docs ({scale:.1f}×): time ratio {t:.2f} (target <= {t_target:.2f}: "
+            f"{_verdict(t <= t_target)}), peak tree RSS ratio {m:.2f} (target <= {m_target}: {_verdict(m <= m_target)})"
+        )
 
 
 # --------------------------------------------------------------------------- main
@@ -933,20 +1072,31 @@ def report_scaling(results: dict) -> None:
 
 def _load_note(load: float, when: str = "now") -> None:
     if load > 0.5 * (os.cpu_count() or 1):
-        print(f"note: load average {when} {load:.1f} on {os.cpu_count()} CPUs: other work is running, "
-              "wall times and ratios are noisy", flush=True)
+        print(
+            f"note: load average {when} {load:.1f} on {os.cpu_count()} CPUs: other work is running, "
+            "wall times and ratios are noisy",
+            flush=True,
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=None, help="documents (default 20000; with --input: all of them)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--input", type=Path, help="a JSONL(.gz) file with `text` (and optional `id`, `url`) instead of the generated corpus")
+    ap.add_argument(
+        "--input",
+        type=Path,
+        help="a JSONL(.gz) file with `text` (and optional `id`, `url`) instead of the generated corpus",
+    )
     ap.add_argument("--files", type=int, default=8, help="input files the corpus is split into")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--arms", default="rootstock,datatrove,floor")
-    ap.add_argument("--stages", action=argparse.BooleanOptionalAction, default=True,
-                    help="rootstock per-stage times by stage ablation (4 more rootstock runs)")
+    ap.add_argument(
+        "--stages",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="rootstock per-stage times by stage ablation (4 more rootstock runs)",
+    )
     ap.add_argument("--profile", action="store_true", help="also cProfile one in-process rootstock run")
     ap.add_argument("--scaling", action="store_true", help="rootstock alone at --scaling-docs (default 100k, 300k)")
     ap.add_argument("--scaling-docs", type=int, nargs="+", default=[100_000, 300_000])
@@ -972,15 +1122,21 @@ def main() -> None:
     # datatrove copies assets under the HF cache; nothing may be downloaded.
     env = {"HF_HOME": str(root / "hf_home"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     os.environ.update(env)
-    results: dict = {"workers": args.workers, "argv": sys.argv[1:],
-                     "machine": {"cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}}
+    results: dict = {
+        "workers": args.workers,
+        "argv": sys.argv[1:],
+        "machine": {"cpus": os.cpu_count(), "loadavg_start": os.getloadavg()},
+    }
     _load_note(results["machine"]["loadavg_start"][0])
     try:
         if args.scaling:
             results["scaling"] = []
             for n in args.scaling_docs:
                 corpus_dir, stats = prepare_corpus(root, n, args.files, args.seed, args.input)
-                print(f"rootstock at {stats['docs']} docs ({stats['bytes'] / 1e6:.0f} MB), {args.workers} workers …", flush=True)
+                print(
+                    f"rootstock at {stats['docs']} docs ({stats['bytes'] / 1e6:.0f} MB), {args.workers} workers …",
+                    flush=True,
+                )
                 r = run_rootstock(root, corpus_dir, args.workers)
                 results["scaling"].append({"docs": stats["docs"], "bytes": stats["bytes"], **r})
                 shutil.rmtree(corpus_dir, ignore_errors=True)
@@ -989,12 +1145,19 @@ def main() -> None:
             docs = args.docs if args.docs is not None else (None if args.input else 20_000)
             corpus_dir, stats = prepare_corpus(root, docs, args.files, args.seed, args.input)
             results["corpus"] = stats
-            planted = (f"; planted {stats['exact']} exact + {stats['near']} near duplicates (5-gram Jaccard median "
-                       f"{stats['near_jaccard'].get('median')}, min {stats['near_jaccard'].get('min')}), "
-                       f"PII in {stats['pii_docs']} docs" if "exact" in stats else "")
-            print(f"corpus: {stats['docs']} docs, {stats['bytes'] / 1e6:.1f} MB of text, {stats['files']} JSONL.gz files"
-                  f"{', ' + str(len(stats['languages'])) + ' languages' if 'languages' in stats else ''}{planted}; "
-                  f"{args.workers} workers", flush=True)
+            planted = (
+                f"; planted {stats['exact']} exact + {stats['near']} near duplicates (5-gram Jaccard median "
+                f"{stats['near_jaccard'].get('median')}, min {stats['near_jaccard'].get('min')}), "
+                f"PII in {stats['pii_docs']} docs"
+                if "exact" in stats
+                else ""
+            )
+            print(
+                f"corpus: {stats['docs']} docs, {stats['bytes'] / 1e6:.1f} MB of text, {stats['files']} JSONL.gz files"
+                f"{', ' + str(len(stats['languages'])) + ' languages' if 'languages' in stats else ''}{planted}; "
+                f"{args.workers} workers",
+                flush=True,
+            )
             arms = results["arms"] = {}
             for arm in args.arms.split(","):
                 print(f"running {arm} …", flush=True)

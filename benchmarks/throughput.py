@@ -27,13 +27,53 @@ REPO = Path(__file__).resolve().parent.parent
 
 # Syllables per script, so documents have realistic byte widths (1–3 bytes per character).
 SYLLABLES = {
-    "en": "the of and to in is was for on that with as by at from his her are this have".split(),
-    "fi": "ta lo ssa nen kin ja on ei se hän mi ka va tu le ri ko pa".split(),
-    "sw": "na wa ya ku ni ma ka la ha mba zi wi li ki ta pa".split(),
-    "ar": "ال من في على أن هذا كان الى عن لا ما هو قد".split(),
-    "hi": "के है में की और से को पर यह था एक लिए".split(),
+    "en": [
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "was",
+        "for",
+        "on",
+        "that",
+        "with",
+        "as",
+        "by",
+        "at",
+        "from",
+        "his",
+        "her",
+        "are",
+        "this",
+        "have",
+    ],
+    "fi": [
+        "ta",
+        "lo",
+        "ssa",
+        "nen",
+        "kin",
+        "ja",
+        "on",
+        "ei",
+        "se",
+        "hän",
+        "mi",
+        "ka",
+        "va",
+        "tu",
+        "le",
+        "ri",
+        "ko",
+        "pa",
+    ],
+    "sw": ["na", "wa", "ya", "ku", "ni", "ma", "ka", "la", "ha", "mba", "zi", "wi", "li", "ki", "ta", "pa"],
+    "ar": ["ال", "من", "في", "على", "أن", "هذا", "كان", "الى", "عن", "لا", "ما", "هو", "قد"],
+    "hi": ["के", "है", "में", "की", "और", "से", "को", "पर", "यह", "था", "एक", "लिए"],
     "zhs": list("的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年"),
-    "vi": "của và các có được là trong cho những với không này người một".split(),
+    "vi": ["của", "và", "các", "có", "được", "là", "trong", "cho", "những", "với", "không", "này", "người", "một"],
 }
 
 
@@ -43,7 +83,9 @@ def generate(root: Path, docs: int, files: int = 8, seed: int = 1234) -> int:
     data = root / "data"
     data.mkdir(parents=True)
     total = 0
-    handles = [gzip.open(data / f"part-{i:03d}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1) for i in range(files)]
+    handles = [
+        gzip.open(data / f"part-{i:03d}.jsonl.gz", "wt", encoding="utf-8", compresslevel=1) for i in range(files)
+    ]
     for i in range(docs):
         lang = langs[i % len(langs)]
         words = SYLLABLES[lang]
@@ -69,7 +111,13 @@ def generate(root: Path, docs: int, files: int = 8, seed: int = 1234) -> int:
         "pii": {"likelihood": "none", "policy": "keep"},
         "removal_contact": "bench@example.org",
         "retrieved_at": "2026-01-01T00:00:00Z",
-        "connector": {"kind": "jsonl", "paths": ["../data/*.jsonl.gz"], "id_field": "id", "url_field": "url", "lang_field": "lang"},
+        "connector": {
+            "kind": "jsonl",
+            "paths": ["../data/*.jsonl.gz"],
+            "id_field": "id",
+            "url_field": "url",
+            "lang_field": "lang",
+        },
     }
     (root / "sources").mkdir()
     (root / "sources" / "bench.yaml").write_text(yaml.safe_dump(entry))
@@ -82,8 +130,10 @@ def run(root: Path, name: str, beam_args: list[str]) -> tuple[float, dict]:
     out = root / f"out-{name}"
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "run", str(config), "--output", str(out), *beam_args],
-        check=True, cwd=REPO, stdout=subprocess.DEVNULL,
+        [sys.executable, "-m", "rootstock.pipeline.cli", "run", str(config), "--output", str(out), *beam_args],
+        check=True,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
     )
     wall = time.perf_counter() - start
     manifest = json.loads((out / "manifest.json").read_text())
@@ -103,7 +153,10 @@ def main() -> None:
         print(f"generated {args.docs} documents, {nbytes / 1e6:.1f} MB of text in {time.perf_counter() - t0:.1f} s")
         setups = {
             "1 worker (FnApiRunner in-process)": ["--direct_num_workers=1"],
-            "2 workers (FnApiRunner multi_processing)": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+            "2 workers (FnApiRunner multi_processing)": [
+                "--direct_running_mode=multi_processing",
+                "--direct_num_workers=2",
+            ],
         }
         print(f"{'setup':44} {'wall s':>8} {'docs/s':>9} {'MB/s':>7}")
         for name, beam_args in setups.items():

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import glob
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
-from catalog.registry import LanguageRegistry, load_registry
-from catalog.schema import CatalogError, SourceEntry
+from rootstock.catalog.entry import SourceEntry
+from rootstock.catalog.registry import LanguageRegistry, load_registry
+from rootstock.errors import CatalogError
+from rootstock.paths import is_url, resolve_path
+from rootstock.sources.connectors import check_connector
 
 DEFAULT_CATALOG = Path(__file__).parent
 
@@ -30,26 +32,13 @@ class Catalog:
             return [self.entries[uid] for uid in sorted(self.entries)]
         missing = [uid for uid in uids if uid not in self.entries]
         if missing:
-            raise CatalogError(
-                [(str(self.root), "sources", f"no catalogue entry for {uid!r}") for uid in missing]
-            )
+            raise CatalogError([(str(self.root), "sources", f"no catalogue entry for {uid!r}") for uid in missing])
         return [self.entries[uid] for uid in uids]
 
     def resolve_paths(self, uid: str) -> list[str]:
         """Connector paths made absolute: relative ones are relative to the entry file."""
         base = self.files[uid].parent
         return [resolve_path(p, base) for p in self.entries[uid].connector.paths]
-
-
-def is_url(path: str) -> bool:
-    return "://" in path
-
-
-def resolve_path(path: str, base: Path) -> str:
-    if is_url(path):
-        return path
-    path = os.path.expanduser(path)
-    return os.path.normpath(path if os.path.isabs(path) else os.path.join(base, path))
 
 
 def _sources_dir(root: Path) -> Path:
@@ -61,8 +50,6 @@ def _field(loc: tuple) -> str:
 
 
 def _check_entry(entry: SourceEntry, file: Path, registry: LanguageRegistry) -> list[tuple[str, str, str]]:
-    from sources.connectors import check_connector  # connectors own their option schemas
-
     problems = []
     if entry.uid != file.stem:
         problems.append((str(file), "uid", f"{entry.uid!r} must equal the file name {file.stem!r}"))

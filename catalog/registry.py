@@ -61,9 +61,7 @@ class LanguageRegistry:
                     # ISO 639-1/-3 of zhs and zht are the same (zh/cmn): the first entry keeps it.
                     if name in (lang.iso639_1, lang.iso639_3):
                         continue
-                    raise ValueError(
-                        f"language registry: {name!r} names both {owner!r} and {lang.code!r}"
-                    )
+                    raise ValueError(f"language registry: {name!r} names both {owner!r} and {lang.code!r}")
                 self._lookup.setdefault(key, lang.code)
 
     def __contains__(self, code: str) -> bool:

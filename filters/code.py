@@ -30,12 +30,18 @@ from typing import Any
 # report it, and leaving a detected GNU licence out of the preset would let it through.
 COPYLEFT: frozenset[str] = frozenset(
     {
-        "GPL-2.0-only", "GPL-2.0-or-later",
-        "GPL-3.0-only", "GPL-3.0-or-later",
-        "AGPL-3.0-only", "AGPL-3.0-or-later",
-        "LGPL-2.0-only", "LGPL-2.0-or-later",
-        "LGPL-2.1-only", "LGPL-2.1-or-later",
-        "LGPL-3.0-only", "LGPL-3.0-or-later",
+        "GPL-2.0-only",
+        "GPL-2.0-or-later",
+        "GPL-3.0-only",
+        "GPL-3.0-or-later",
+        "AGPL-3.0-only",
+        "AGPL-3.0-or-later",
+        "LGPL-2.0-only",
+        "LGPL-2.0-or-later",
+        "LGPL-2.1-only",
+        "LGPL-2.1-or-later",
+        "LGPL-3.0-only",
+        "LGPL-3.0-or-later",
     }
 )
 

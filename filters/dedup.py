@@ -79,7 +79,7 @@ def shared_keys(keys: np.ndarray, members: list[str]) -> list[tuple[int, list[st
     starts = np.flatnonzero(np.r_[True, change, True])
     return [
         (int(order[lo]), sorted(members[i] for i in order[lo:hi]))
-        for lo, hi in zip(starts[:-1], starts[1:])
+        for lo, hi in zip(starts[:-1], starts[1:], strict=True)
         if hi - lo > 1
     ]
 

@@ -15,7 +15,10 @@ import importlib.util
 import os
 from dataclasses import dataclass, field
 
-from catalog.registry import LanguageRegistry, load_registry
+import fasttext
+from hanzidentifier import helpers
+
+from rootstock.catalog.registry import LanguageRegistry, load_registry
 
 LABEL_PREFIX = "__label__"
 # Labels a model emits but cannot be trusted with, by model sha256: their languages are
@@ -54,8 +57,6 @@ def normalize(text: str) -> str:
 
 @functools.cache
 def _hanzi_sets():
-    from hanzidentifier import helpers
-
     shared = helpers.SHARED_CHARACTERS
     return helpers.TRADITIONAL_CHARACTERS - shared, helpers.SIMPLIFIED_CHARACTERS - shared
 
@@ -83,10 +84,14 @@ class Prediction:
 class LanguageIdentifier:
     """A loaded fastText LID model; create one per worker (it is not picklable)."""
 
-    def __init__(self, model_path: str | None = None, label_map: dict[str, str] | None = None, k: int = 3,
-                 registry: LanguageRegistry | None = None, unreliable: list[str] | None = None):
-        import fasttext
-
+    def __init__(
+        self,
+        model_path: str | None = None,
+        label_map: dict[str, str] | None = None,
+        k: int = 3,
+        registry: LanguageRegistry | None = None,
+        unreliable: list[str] | None = None,
+    ):
         self.model_path = model_path or default_model_path()
         self.model = fasttext.load_model(self.model_path)
         self.model_sha256 = file_sha256(self.model_path)
@@ -140,9 +145,9 @@ class LanguageIdentifier:
             return []
         labels, scores = self.model.predict([normalize(t) for t in texts], k=self.k)
         out = []
-        for text, doc_labels, doc_scores in zip(texts, labels, scores):
+        for text, doc_labels, doc_scores in zip(texts, labels, scores, strict=True):
             topk = []
-            for label, score in zip(doc_labels, doc_scores):
+            for label, score in zip(doc_labels, doc_scores, strict=True):
                 label = label.removeprefix(LABEL_PREFIX)
                 topk.append({"label": label, "lang": self._resolve(label, text), "score": float(min(score, 1.0))})
             if not topk:

@@ -95,8 +95,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import regex
+import rensa
+from rensa import RMinHash
 
-from catalog.registry import UNDETERMINED, load_registry
+from rootstock.catalog.registry import UNDETERMINED, load_registry
 
 NUM_PERM = 128
 SEED = 1
@@ -133,10 +135,13 @@ def _class_table() -> np.ndarray:
     """uint8 class of every code point (0x110000 entries), from the `regex` Unicode tables."""
     table = np.zeros(0x110000, dtype=np.uint8)
     every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
-    for cls, pattern in ((_WORD, f"[{WORD_CHARS}]+"), (_PER_CHAR, f"(?V1)[[{PER_CHAR_SCRIPTS}]&&[{WORD_CHARS}]]+"),
-                         (_DROP, f"[{DROPPED_CHARS}]+")):
+    for cls, pattern in (
+        (_WORD, f"[{WORD_CHARS}]+"),
+        (_PER_CHAR, f"(?V1)[[{PER_CHAR_SCRIPTS}]&&[{WORD_CHARS}]]+"),
+        (_DROP, f"[{DROPPED_CHARS}]+"),
+    ):
         for match in regex.finditer(pattern, every):
-            table[match.start():match.end()] = cls
+            table[match.start() : match.end()] = cls
     return table
 
 
@@ -262,8 +267,9 @@ def _check_sizes(n: int, char_n: int) -> None:
         raise ValueError(f"shingle sizes must be >= 1 (n={n}, char_n={char_n})")
 
 
-def shingles_batch(texts: Sequence[str], langs: str | Sequence[str], n: int = WORD_NGRAM,
-                   char_n: int = CHAR_NGRAM) -> tuple[np.ndarray, np.ndarray]:
+def shingles_batch(
+    texts: Sequence[str], langs: str | Sequence[str], n: int = WORD_NGRAM, char_n: int = CHAR_NGRAM
+) -> tuple[np.ndarray, np.ndarray]:
     """Shingle hashes of many documents at once: (flat uint64 hashes, int64 offsets of len(texts)+1).
 
     Document i's shingles are flat[offsets[i]:offsets[i+1]], possibly with repeats (a shingle
@@ -291,8 +297,9 @@ def shingles_batch(texts: Sequence[str], langs: str | Sequence[str], n: int = WO
     return (flats[0] if len(flats) == 1 else np.concatenate(flats)), offsets
 
 
-def _shingles_group(lowered: list[str], lengths: np.ndarray, char_mode: np.ndarray, n: int,
-                    char_n: int) -> tuple[np.ndarray, np.ndarray]:
+def _shingles_group(
+    lowered: list[str], lengths: np.ndarray, char_mode: np.ndarray, n: int, char_n: int
+) -> tuple[np.ndarray, np.ndarray]:
     count = len(lowered)
     doc_starts = np.zeros(count + 1, dtype=np.int64)
     np.cumsum(lengths, out=doc_starts[1:])
@@ -328,7 +335,7 @@ def shingles(text: str, lang: str, n: int = WORD_NGRAM, char_n: int = CHAR_NGRAM
     prefix = np.empty(k + 1, dtype=np.uint64)
     prefix[0] = 0
     np.cumsum(hashed * _pow_range(_NEG, k), out=prefix[1:])
-    h = _pow_range(_POS, k)[size - 1:] * (prefix[size:] - prefix[: k - size + 1])  # windows [i, i+size)
+    h = _pow_range(_POS, k)[size - 1 :] * (prefix[size:] - prefix[: k - size + 1])  # windows [i, i+size)
     h += _U64(_NGRAM_SALT)
     h = np.sort(_fmix64(h))
     if len(h) > 1:
@@ -360,7 +367,7 @@ def shingle_texts(text: str, lang: str, n: int = WORD_NGRAM, char_n: int = CHAR_
         return set()
     if len(toks) < size:
         return {sep.join(toks)}
-    return {sep.join(toks[i:i + size]) for i in range(len(toks) - size + 1)}
+    return {sep.join(toks[i : i + size]) for i in range(len(toks) - size + 1)}
 
 
 def _fmix64_int(h: int) -> int:
@@ -398,7 +405,6 @@ class MinHasher:
             raise ValueError(f"num_perm must be >= 1, got {num_perm}")
         if not 0 <= seed < 1 << 64:
             raise ValueError(f"seed must fit in 64 unsigned bits, got {seed}")
-        import rensa  # noqa: F401  (fail at construction, not in the first bundle)
 
         self.num_perm, self.seed = int(num_perm), int(seed)
 
@@ -414,14 +420,14 @@ class MinHasher:
     @property
     def fingerprint(self) -> str:
         """Everything that makes two signatures comparable, for the run manifest."""
-        import rensa
 
-        return (f"rensa=={importlib.metadata.version('rensa')} RMinHash algorithm {rensa.RMinHash.ALGORITHM_VERSION} "
-                f"num_perm={self.num_perm} seed={self.seed}; rootstock shingles v{SHINGLE_VERSION}")
+        return (
+            f"rensa=={importlib.metadata.version('rensa')} RMinHash algorithm {rensa.RMinHash.ALGORITHM_VERSION} "
+            f"num_perm={self.num_perm} seed={self.seed}; rootstock shingles v{SHINGLE_VERSION}"
+        )
 
     def signatures(self, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """uint32[len(offsets)-1, num_perm]: row i is the signature of flat[offsets[i]:offsets[i+1]]."""
-        from rensa import RMinHash
 
         flat = np.ascontiguousarray(flat, dtype=np.uint64)
         offsets = np.ascontiguousarray(offsets, dtype=np.uint64)
@@ -436,8 +442,9 @@ class MinHasher:
         flat = np.ascontiguousarray(shingle_hashes, dtype=np.uint64).ravel()
         return self.signatures(flat, np.array([0, len(flat)], dtype=np.uint64))[0]
 
-    def text_signatures(self, texts: Sequence[str], langs: str | Sequence[str], n: int = WORD_NGRAM,
-                        char_n: int = CHAR_NGRAM) -> np.ndarray:
+    def text_signatures(
+        self, texts: Sequence[str], langs: str | Sequence[str], n: int = WORD_NGRAM, char_n: int = CHAR_NGRAM
+    ) -> np.ndarray:
         """Signatures of many texts: `shingles_batch` + `signatures`, the fast path for a bundle."""
         return self.signatures(*shingles_batch(texts, langs, n, char_n))
 
@@ -475,8 +482,8 @@ def _integrals(threshold: float, bands: np.ndarray, rows: np.ndarray, degree: in
     b, r = bands[:, None].astype(float), rows[:, None].astype(float)
     below = threshold / 2 * (x + 1)  # nodes mapped to [0, t]
     above = threshold + (1 - threshold) / 2 * (x + 1)  # and to [t, 1]
-    fp = threshold / 2 * ((1 - (1 - below ** r) ** b) @ w)
-    fn = (1 - threshold) / 2 * (((1 - above ** r) ** b) @ w)
+    fp = threshold / 2 * ((1 - (1 - below**r) ** b) @ w)
+    fn = (1 - threshold) / 2 * (((1 - above**r) ** b) @ w)
     return fp, fn
 
 
@@ -500,8 +507,9 @@ def false_negative_probability(threshold: float, bands: int, rows: int) -> float
 
 
 @functools.cache
-def lsh_params(threshold: float, num_perm: int, fp_weight: float = FP_WEIGHT,
-               fn_weight: float = FN_WEIGHT) -> tuple[int, int]:
+def lsh_params(
+    threshold: float, num_perm: int, fp_weight: float = FP_WEIGHT, fn_weight: float = FN_WEIGHT
+) -> tuple[int, int]:
     """(bands, rows), bands·rows ≤ num_perm, minimising fp_weight·FP + fn_weight·FN.
 
     Same search as datasketch's MinHashLSH (b ascending, then r; the first minimum wins).
@@ -525,8 +533,9 @@ def band_keys(signature: np.ndarray | Sequence[int], bands: int, rows: int) -> l
     """
     sig = np.asarray(signature, dtype="<u4")
     if sig.ndim != 1 or bands < 1 or rows < 1 or bands * rows > len(sig):
-        raise ValueError(f"{bands} bands x {rows} rows need a 1-D signature of >= {bands * rows} slots, "
-                         f"got shape {sig.shape}")
+        raise ValueError(
+            f"{bands} bands x {rows} rows need a 1-D signature of >= {bands * rows} slots, got shape {sig.shape}"
+        )
     if bands >= 1 << 16:
         raise ValueError(f"at most 65535 bands, got {bands}")
     if is_empty(sig):
@@ -534,7 +543,7 @@ def band_keys(signature: np.ndarray | Sequence[int], bands: int, rows: int) -> l
     data = sig[: bands * rows].tobytes()
     step = 4 * rows
     return [
-        band.to_bytes(2, "big") + hashlib.blake2b(data[band * step:(band + 1) * step], digest_size=8).digest()
+        band.to_bytes(2, "big") + hashlib.blake2b(data[band * step : (band + 1) * step], digest_size=8).digest()
         for band in range(bands)
     ]
 

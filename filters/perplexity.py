@@ -42,6 +42,8 @@ import re
 import threading
 from typing import Any
 
+import sentencepiece
+
 __all__ = [
     "PerplexityModel",
     "UNICODE_PUNCTUATION",
@@ -148,7 +150,7 @@ _KENLM_MISSING = (
 
 def _import_kenlm() -> Any:
     try:
-        import kenlm
+        import kenlm  # noqa: PLC0415 - optional extra (rootstock[kenlm]), built from source
     except ImportError as exc:
         raise ImportError(_KENLM_MISSING) from exc
     return kenlm
@@ -204,8 +206,6 @@ class PerplexityModel:
         if self._sp is None:
             with self._lock:
                 if self._sp is None:
-                    import sentencepiece
-
                     self._sp = sentencepiece.SentencePieceProcessor(model_file=self.sentencepiece_path)
         return self._sp
 

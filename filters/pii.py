@@ -46,7 +46,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-import phonenumbers
 from phonenumbers import Leniency, PhoneNumberMatcher
 from stdnum import iban as _iban
 from stdnum import isbn as _isbn
@@ -62,7 +61,14 @@ from stdnum.pt import nif as _nif
 
 # Most specific first: used to break ties between overlapping matches of equal length.
 CATEGORIES: tuple[str, ...] = (
-    "KEY", "EMAIL", "IBAN", "CREDIT_CARD", "NATIONAL_ID", "IP_ADDRESS", "PHONE", "USER",
+    "KEY",
+    "EMAIL",
+    "IBAN",
+    "CREDIT_CARD",
+    "NATIONAL_ID",
+    "IP_ADDRESS",
+    "PHONE",
+    "USER",
 )
 # What ROOTS actually redacted in the BLOOM training data.
 ROOTS_CATEGORIES: frozenset[str] = frozenset({"KEY", "EMAIL", "USER", "IP_ADDRESS"})
@@ -73,13 +79,53 @@ _PRIORITY = {c: i for i, c in enumerate(CATEGORIES)}
 # several countries are the most populous / most likely source of the ROOTS data and are guesses:
 # sw -> KE (not TZ), ar -> EG, pt -> BR (not PT), es -> ES (not MX), bn -> BD (not IN), en -> US.
 REGION_BY_LANG: dict[str, str] = {
-    "en": "US", "fr": "FR", "fi": "FI", "es": "ES", "ca": "ES", "eu": "ES", "pt": "BR",
-    "ar": "EG", "zhs": "CN", "zht": "TW", "vi": "VN", "id": "ID",
-    "hi": "IN", "ta": "IN", "te": "IN", "ml": "IN", "kn": "IN", "mr": "IN", "gu": "IN",
-    "pa": "IN", "or": "IN", "as": "IN", "bn": "BD", "ur": "PK", "ne": "NP",
-    "sw": "KE", "yo": "NG", "ig": "NG", "rw": "RW", "rn": "BI", "xh": "ZA", "zu": "ZA",
-    "nso": "ZA", "st": "ZA", "tn": "ZA", "ts": "ZA", "sn": "ZW", "ny": "MW", "tum": "MW",
-    "lg": "UG", "wo": "SN", "fon": "BJ", "ln": "CD", "tw": "GH", "ak": "GH", "bm": "ML", "ki": "KE",
+    "en": "US",
+    "fr": "FR",
+    "fi": "FI",
+    "es": "ES",
+    "ca": "ES",
+    "eu": "ES",
+    "pt": "BR",
+    "ar": "EG",
+    "zhs": "CN",
+    "zht": "TW",
+    "vi": "VN",
+    "id": "ID",
+    "hi": "IN",
+    "ta": "IN",
+    "te": "IN",
+    "ml": "IN",
+    "kn": "IN",
+    "mr": "IN",
+    "gu": "IN",
+    "pa": "IN",
+    "or": "IN",
+    "as": "IN",
+    "bn": "BD",
+    "ur": "PK",
+    "ne": "NP",
+    "sw": "KE",
+    "yo": "NG",
+    "ig": "NG",
+    "rw": "RW",
+    "rn": "BI",
+    "xh": "ZA",
+    "zu": "ZA",
+    "nso": "ZA",
+    "st": "ZA",
+    "tn": "ZA",
+    "ts": "ZA",
+    "sn": "ZW",
+    "ny": "MW",
+    "tum": "MW",
+    "lg": "UG",
+    "wo": "SN",
+    "fon": "BJ",
+    "ln": "CD",
+    "tw": "GH",
+    "ak": "GH",
+    "bm": "ML",
+    "ki": "KE",
 }
 
 
@@ -103,7 +149,9 @@ _DATE = re.compile(
 )
 _CURRENCY_BEFORE = re.compile(r"[$€£¥₹₩₦₱₫฿₺₽]\s?$|\b(?:USD|EUR|GBP|INR|CNY|RMB|Rs\.?|R\$|KES|TSh)\s?$")
 _CURRENCY_AFTER = re.compile(r"^\s?(?:[$€£¥₹₩₦元]|(?:USD|EUR|GBP|INR|CNY|RMB|KES|TSh|euros?|dollars?)\b)")
-_VERSION_BEFORE = re.compile(r"(?:\b[vV]|\b(?:version|Version|VERSION|ver\.?|release|build|versión|versão|versio))[:#]?\s?$")
+_VERSION_BEFORE = re.compile(
+    r"(?:\b[vV]|\b(?:version|Version|VERSION|ver\.?|release|build|versión|versão|versio))[:#]?\s?$"
+)
 _ISBN_BEFORE = re.compile(r"ISBN(?:-1[03])?:?\s?$", re.IGNORECASE)
 _NON_DIGIT = re.compile(r"[^0-9Xx]")
 
@@ -117,10 +165,10 @@ def _screened(text: str, start: int, end: int, dates: bool = True) -> bool:
     s = text[start:end]
     if dates and _is_date(s):
         return True
-    before = text[max(0, start - 12):start]
+    before = text[max(0, start - 12) : start]
     if _ISBN_BEFORE.search(before) or _CURRENCY_BEFORE.search(before) or _VERSION_BEFORE.search(before):
         return True
-    if _CURRENCY_AFTER.match(text[end:end + 8]):
+    if _CURRENCY_AFTER.match(text[end : end + 8]):
         return True
     compact = _NON_DIGIT.sub("", s)
     return len(compact) in (10, 13) and _isbn.is_valid(compact)
@@ -136,12 +184,42 @@ _EMAIL = re.compile(
 )
 # \w is Unicode, so handles in any script work; the lookbehind keeps "a@b" (email-ish) out.
 _USER = re.compile(r"(?<![\w.%+\-@])@(\w{3,30})(?![\w@]|\.[A-Za-z]{2})")
-_CODE_ANNOTATIONS = frozenset({
-    "param", "return", "returns", "throws", "raises", "type", "property", "staticmethod",
-    "classmethod", "dataclass", "override", "deprecated", "media", "import", "keyframes",
-    "font", "charset", "supports", "interface", "end", "implementation", "author", "see",
-    "since", "version", "todo", "example", "brief", "file", "var", "code", "link",
-})
+_CODE_ANNOTATIONS = frozenset(
+    {
+        "param",
+        "return",
+        "returns",
+        "throws",
+        "raises",
+        "type",
+        "property",
+        "staticmethod",
+        "classmethod",
+        "dataclass",
+        "override",
+        "deprecated",
+        "media",
+        "import",
+        "keyframes",
+        "font",
+        "charset",
+        "supports",
+        "interface",
+        "end",
+        "implementation",
+        "author",
+        "see",
+        "since",
+        "version",
+        "todo",
+        "example",
+        "brief",
+        "file",
+        "var",
+        "code",
+        "link",
+    }
+)
 
 
 def _emails(text: str) -> Iterable[Match]:
@@ -173,7 +251,7 @@ def _ips(text: str, private: bool) -> Iterable[Match]:
             ip = ipaddress.IPv4Address(m.group())
         except ValueError:
             continue
-        if _VERSION_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
+        if _VERSION_BEFORE.search(text[max(0, m.start() - 12) : m.start()]):
             continue
         if private or ip.is_global:
             yield Match(m.start(), m.end(), "IP_ADDRESS")
@@ -194,9 +272,7 @@ def _ips(text: str, private: bool) -> Iterable[Match]:
 
 # A short window of phone-ish characters; phonenumbers decides. Starts only at the left edge of a
 # run (lookbehind), ends at a digit not followed by one, at most 40 characters.
-_PHONE_CAND = re.compile(
-    r"(?<![0-9A-Za-z+(\-.])(?:\+|\(\+?)?[0-9][0-9 \u00a0\u2009\-.()]{4,38}[0-9](?![0-9])"
-)
+_PHONE_CAND = re.compile(r"(?<![0-9A-Za-z+(\-.])(?:\+|\(\+?)?[0-9][0-9 \u00a0\u2009\-.()]{4,38}[0-9](?![0-9])")
 _DIGITS = re.compile(r"[0-9]")
 _DOTTED_QUAD = re.compile(r"\(?[0-9]{1,3}(?:\.[0-9]{1,3}){3}\)?")
 _SINGLE_DIGIT_GROUP = re.compile(r"(?<![0-9])[0-9](?![0-9])")
@@ -293,14 +369,35 @@ _ID_PATTERNS: list[tuple[str, re.Pattern[str], object, frozenset[str] | None, re
     ("fi.hetu", re.compile(_NB + r"[0-3][0-9][01][0-9]{3}[\-+A-FU-Y][0-9]{3}[0-9A-Y]" + _NA), _hetu, None, None),
     ("es.dni", re.compile(_NB + r"[0-9]{8}-?[A-Z]" + _NA), _dni, None, None),
     ("es.nie", re.compile(_NB + r"[XYZ]-?[0-9]{7}-?[A-Z]" + _NA), _nie, None, None),
-    ("fr.nir", re.compile(_NB + r"[12] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}" + _NA), _nir, None, None),
-    ("br.cpf", re.compile(_NB + r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|" + _NB + r"[0-9]{11}" + _NA), _cpf, None, None),
+    (
+        "fr.nir",
+        re.compile(_NB + r"[12] ?[0-9]{2} ?[0-9]{2} ?(?:[0-9]{2}|2[AB]) ?[0-9]{3} ?[0-9]{3} ?[0-9]{2}" + _NA),
+        _nir,
+        None,
+        None,
+    ),
+    (
+        "br.cpf",
+        re.compile(_NB + r"[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}|" + _NB + r"[0-9]{11}" + _NA),
+        _cpf,
+        None,
+        None,
+    ),
     ("cn.ric", re.compile(_NB + r"[1-9][0-9]{16}[0-9Xx]" + _NA), _ric, None, None),
-    ("pt.nif", re.compile(_NB + r"(?:PT ?)?[1-9][0-9]{2} ?[0-9]{3} ?[0-9]{3}" + _NA), _nif,
-     frozenset({"pt"}), re.compile(r"^PT|\b(?:NIF|NIPC|contribuinte|fiscal)\b", re.IGNORECASE)),
-    ("in.aadhaar", re.compile(_NB + r"[2-9][0-9]{3}[ \-]?[0-9]{4}[ \-]?[0-9]{4}" + _NA), _aadhaar,
-     frozenset({"hi", "en", "bn", "ta", "te", "ml", "kn", "mr", "gu", "pa", "or", "as", "ur", "ne"}),
-     re.compile(r"^[0-9]{4}([ \-])[0-9]{4}\1[0-9]{4}$|Aadhaa?r|आधार|UIDAI|\bUID\b", re.IGNORECASE)),
+    (
+        "pt.nif",
+        re.compile(_NB + r"(?:PT ?)?[1-9][0-9]{2} ?[0-9]{3} ?[0-9]{3}" + _NA),
+        _nif,
+        frozenset({"pt"}),
+        re.compile(r"^PT|\b(?:NIF|NIPC|contribuinte|fiscal)\b", re.IGNORECASE),
+    ),
+    (
+        "in.aadhaar",
+        re.compile(_NB + r"[2-9][0-9]{3}[ \-]?[0-9]{4}[ \-]?[0-9]{4}" + _NA),
+        _aadhaar,
+        frozenset({"hi", "en", "bn", "ta", "te", "ml", "kn", "mr", "gu", "pa", "or", "as", "ur", "ne"}),
+        re.compile(r"^[0-9]{4}([ \-])[0-9]{4}\1[0-9]{4}$|Aadhaa?r|आधार|UIDAI|\bUID\b", re.IGNORECASE),
+    ),
 ]
 
 
@@ -313,7 +410,7 @@ def _national_ids(text: str, lang: str | None) -> Iterable[Match]:
         for m in pattern.finditer(text):
             s = m.group()
             if needs is not None:
-                context = text[max(0, m.start() - 40):m.start()]
+                context = text[max(0, m.start() - 40) : m.start()]
                 if not (needs.search(s) or needs.search(context)):
                     continue
             compact = s[2:].strip() if s.startswith("PT") else s
@@ -379,8 +476,7 @@ def _keys(text: str, min_entropy: float) -> Iterable[Match]:
         return
     for m in _ASSIGNED.finditer(text):
         v = m.group(1)
-        if (shannon_entropy(v) >= min_entropy and any(c.isdigit() for c in v)
-                and any(c.isalpha() for c in v)):
+        if shannon_entropy(v) >= min_entropy and any(c.isdigit() for c in v) and any(c.isalpha() for c in v):
             yield Match(m.start(1), m.end(1), "KEY")
 
 
@@ -457,9 +553,7 @@ def find_pii(
     return [m for m in _resolve(found) if m.category in cats]
 
 
-def redact(
-    text: str, matches: Iterable[Match], token_format: str = "PI:{category}"
-) -> tuple[str, dict[str, int]]:
+def redact(text: str, matches: Iterable[Match], token_format: str = "PI:{category}") -> tuple[str, dict[str, int]]:
     """Replace each span by `token_format.format(category=...)`; return (new text, counts per category).
 
     Overlapping spans are resolved as in find_pii. The original values are neither returned nor logged.
@@ -469,7 +563,7 @@ def redact(
     counts: Counter[str] = Counter()
     pos = 0
     for m in kept:
-        parts.append(text[pos:m.start])
+        parts.append(text[pos : m.start])
         parts.append(token_format.format(category=m.category))
         counts[m.category] += 1
         pos = m.end

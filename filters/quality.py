@@ -32,9 +32,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from catalog.registry import UNDETERMINED, load_registry
-from filters import wordlists
-from filters.words import split_words
+import emoji
+
+from rootstock.catalog.registry import UNDETERMINED, load_registry
+from rootstock.filters import wordlists
+from rootstock.filters.words import split_words
 
 # --- character sets ---------------------------------------------------------------------------
 
@@ -50,8 +52,7 @@ _WHITESPACE_TABLE = {ord(c): " " for c in UNIFORM_WHITESPACE}
 # code points published copies don't show: taken to be the exotic spaces above. The rest is
 # ROOTS's string as published, letters and Indic vowel signs included (see module docstring).
 ROOTS_EXTRA_SPECIAL = (
-    "".join(sorted(UNIFORM_WHITESPACE - {"\u0084"}))
-    + "’“”–ー一▬…✦�£•€«»°·═"
+    "".join(sorted(UNIFORM_WHITESPACE - {"\u0084"})) + "’“”–ー一▬…✦�£•€«»°·═"
     "×士＾˘⇓↓↑←→（）§″′´¿−±∈¢ø‚„½¼¾¹²³―⁃，ˌ¸‹›ʺˈʻ¦‐⠀‰‑≤≥‖"
     "◆●■►▼▲▴∆▻¡★☆✱ːº。¯˜¥ɪ≈†上ン：∼⁄・♡✓⊕․．⋅÷１‟；،、¨ाাी्े◦˚"
     "゜ʼ≖ʼ¤ッツシ℃√！【】‿∞➤～πه۩☛₨➩☻๑٪♥ıॽ《‘©﴿٬？▷Г♫∟™ª₪®「—❖"
@@ -60,8 +61,6 @@ ROOTS_EXTRA_SPECIAL = (
 
 
 def _emoji_code_points() -> frozenset[str]:
-    import emoji
-
     points = {c for sequence in emoji.EMOJI_DATA for c in sequence}
     # ZERO WIDTH JOINER glues emoji sequences but is also ordinary spelling in Indic and
     # Arabic-script text; counting it would make those languages look "special".
@@ -69,9 +68,9 @@ def _emoji_code_points() -> frozenset[str]:
     return frozenset(points)
 
 
-SPECIAL_CHARACTERS: frozenset[str] = frozenset(
-    string.punctuation + string.digits + string.whitespace + ROOTS_EXTRA_SPECIAL
-) | _emoji_code_points()
+SPECIAL_CHARACTERS: frozenset[str] = (
+    frozenset(string.punctuation + string.digits + string.whitespace + ROOTS_EXTRA_SPECIAL) | _emoji_code_points()
+)
 
 # What words are stripped of: the special set without the letters and combining marks that
 # ROOTS's symbol list happens to contain (see the module docstring).
@@ -146,7 +145,9 @@ class Thresholds:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"threshold {name} must be a positive integer, got {value!r}")
         if any(isinstance(g, bool) or not isinstance(g, int) or g < 1 for g in self.words_augmentation_group_sizes):
-            raise ValueError(f"words_augmentation_group_sizes must be positive integers, got {self.words_augmentation_group_sizes!r}")
+            raise ValueError(
+                f"words_augmentation_group_sizes must be positive integers, got {self.words_augmentation_group_sizes!r}"
+            )
 
     @property
     def augmentation(self) -> tuple[tuple[int, ...], str] | None:
@@ -156,23 +157,23 @@ class Thresholds:
 
 
 def _row(min_words, long_word, char_rep, word_rep, special, stop, flagged, lang_id, ppl, **extra) -> dict:
-    row = dict(
-        number_words_min_cutoff=min_words,
-        number_words_max_cutoff=100_000,
-        character_repetition_length=10,
-        character_repetition_max_cutoff=char_rep,
-        word_repetition_length=5,
-        word_repetition_max_cutoff=word_rep,
-        special_characters_max_cutoff=special,
-        stopwords_min_cutoff=stop,
-        flagged_words_max_cutoff=flagged,
-        lang_id_min_cutoff=lang_id,
-        perplexity_max_cutoff=ppl,
-        length_word_max_cutoff=long_word,
-        cond_remove_words_with_incorrect_substrings=True,
-        cond_remove_long_words=True,
-        tokenization=False,
-    )
+    row = {
+        "number_words_min_cutoff": min_words,
+        "number_words_max_cutoff": 100_000,
+        "character_repetition_length": 10,
+        "character_repetition_max_cutoff": char_rep,
+        "word_repetition_length": 5,
+        "word_repetition_max_cutoff": word_rep,
+        "special_characters_max_cutoff": special,
+        "stopwords_min_cutoff": stop,
+        "flagged_words_max_cutoff": flagged,
+        "lang_id_min_cutoff": lang_id,
+        "perplexity_max_cutoff": ppl,
+        "length_word_max_cutoff": long_word,
+        "cond_remove_words_with_incorrect_substrings": True,
+        "cond_remove_long_words": True,
+        "tokenization": False,
+    }
     row.update(extra)
     return row
 
@@ -185,8 +186,19 @@ ROOTS_THRESHOLDS: dict[str, dict[str, Any]] = {
     # would have applied, it is looser than any tuned row, and its two modification switches are
     # off, so nothing is rewritten on thresholds nobody checked. The Feb 2022 drafts for af, gu,
     # sw, yo, ... were placeholders with the checks effectively off; they are not used.
-    "default": _row(10, 50, 0.20, 0.30, 0.40, 0.10, 0.10, 0.70, 10_000,
-                    cond_remove_words_with_incorrect_substrings=False, cond_remove_long_words=False),
+    "default": _row(
+        10,
+        50,
+        0.20,
+        0.30,
+        0.40,
+        0.10,
+        0.10,
+        0.70,
+        10_000,
+        cond_remove_words_with_incorrect_substrings=False,
+        cond_remove_long_words=False,
+    ),
     "ar": _row(20, 25, 0.20, 0.34, 0.30, 0.07, 0.03, 0.81, 2_300),
     "bn": _row(33, 20, 0.13, 0.21, 0.45, 0.002, 0.001, 0.95, 2_000),
     "ca": _row(15, 20, 0.20, 0.40, 0.25, 0.25, 0.10, 0.80, 2_500),
@@ -198,12 +210,37 @@ ROOTS_THRESHOLDS: dict[str, dict[str, Any]] = {
     "id": _row(15, 30, 0.15, 0.20, 0.34, 0.15, 0.01, 0.70, 5_000),
     "pt": _row(19, 19, 0.25, 0.98, 0.35, 0.20, 0.007, 0.60, 3_038),
     "ur": _row(25, 20, 0.19, 0.50, 0.25, 0.01, 0.025, 0.90, 1_495, word_repetition_length=7),
-    "vi": _row(30, 25, 0.15, 0.20, 0.34, 0.08, 0.005, 0.90, 1_600,
-               words_augmentation_group_sizes=(2,), words_augmentation_join_char=" "),
-    "zh": _row(1, 1000, 0.20, 0.96, 0.30, 0.1691, 0.001, 0.85, 2_095,
-               number_words_max_cutoff=1_000_000, character_repetition_length=3, tokenization=True,
-               cond_remove_words_with_incorrect_substrings=False, cond_remove_long_words=False,
-               words_augmentation_group_sizes=(2,), words_augmentation_join_char=""),
+    "vi": _row(
+        30,
+        25,
+        0.15,
+        0.20,
+        0.34,
+        0.08,
+        0.005,
+        0.90,
+        1_600,
+        words_augmentation_group_sizes=(2,),
+        words_augmentation_join_char=" ",
+    ),
+    "zh": _row(
+        1,
+        1000,
+        0.20,
+        0.96,
+        0.30,
+        0.1691,
+        0.001,
+        0.85,
+        2_095,
+        number_words_max_cutoff=1_000_000,
+        character_repetition_length=3,
+        tokenization=True,
+        cond_remove_words_with_incorrect_substrings=False,
+        cond_remove_long_words=False,
+        words_augmentation_group_sizes=(2,),
+        words_augmentation_join_char="",
+    ),
 }
 # Registry codes whose ROOTS row has another name.
 _ROOTS_ROW_OF = {"zhs": "zh", "zht": "zh"}
@@ -364,7 +401,7 @@ def word_repetition_ratio(words: Sequence[str], n: int) -> float:
     if total <= 0:
         return 0.0
     # Tuples, not " ".join: words never contain spaces, so the counts are the same, cheaper.
-    counts = Counter(zip(*(words[i:] for i in range(n))))
+    counts = Counter(zip(*(words[i:] for i in range(n)), strict=False))
     return sum(f for f in counts.values() if f > 1) / total
 
 
@@ -478,8 +515,11 @@ def _at_most(high):
 
 def _checks(th: Thresholds):
     return (
-        ("number_of_words", "number_of_words",
-         lambda v: _at_least(th.number_words_min_cutoff)(v) and _at_most(th.number_words_max_cutoff)(v)),
+        (
+            "number_of_words",
+            "number_of_words",
+            lambda v: _at_least(th.number_words_min_cutoff)(v) and _at_most(th.number_words_max_cutoff)(v),
+        ),
         ("character_repetition", "character_repetition_ratio", _at_most(th.character_repetition_max_cutoff)),
         ("word_repetition", "word_repetition_ratio", _at_most(th.word_repetition_max_cutoff)),
         ("special_characters", "special_characters_ratio", _at_most(th.special_characters_max_cutoff)),

@@ -11,12 +11,12 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import sentencepiece as spm
+
+from rootstock.errors import TokenizerError
+
 # What a directory is searched for, in order (`rootstock tokenizer train` writes tokenizer.model).
 DIR_FILES = ("tokenizer.json", "tokenizer.model")
-
-
-class TokenizerError(ValueError):
-    pass
 
 
 def _resolve(path: Path) -> Path:
@@ -42,19 +42,17 @@ class Tokenizer:
         if not data:
             raise TokenizerError(f"{path}: empty file, not a tokenizer")
         if path.suffix == ".json":
-            from tokenizers import Tokenizer as HfTokenizer
+            from tokenizers import Tokenizer as HfTokenizer  # noqa: PLC0415 - only for tokenizer.json files; not a declared dependency
 
             try:
                 self._hf = HfTokenizer.from_str(data.decode("utf-8"))
-            except Exception as err:  # noqa: BLE001 - name the file, not a Rust panic
+            except Exception as err:
                 raise TokenizerError(f"{path}: not a Hugging Face tokenizer.json ({err})") from err
             self.kind, self.vocab_size, self._sp = "tokenizers", self._hf.get_vocab_size(), None
         else:
-            import sentencepiece as spm
-
             try:
                 self._sp = spm.SentencePieceProcessor(model_proto=data)
-            except Exception as err:  # noqa: BLE001
+            except Exception as err:
                 raise TokenizerError(f"{path}: not a SentencePiece model ({err})") from err
             if self._sp.get_piece_size() == 0:
                 raise TokenizerError(f"{path}: not a SentencePiece model (no pieces)")

@@ -15,10 +15,11 @@ language of the page.
 from __future__ import annotations
 
 import functools
+import importlib.metadata as md
 import unicodedata
 from pathlib import Path
 
-from catalog.registry import UNDETERMINED, load_registry
+from rootstock.catalog.registry import UNDETERMINED, load_registry
 
 ASSETS = Path(__file__).with_name("assets")
 STOPWORDS_DIR = ASSETS / "stopwords"
@@ -116,10 +117,9 @@ _OPENCC_CONFIGS = ("s2t", "s2tw", "s2hk")
 
 def build_stopword_files(directory: Path = STOPWORDS_DIR) -> list[Path]:
     """Write one stop-word file per registry language that stopwords-iso covers."""
-    import importlib.metadata as md
 
-    import opencc
-    import stopwordsiso
+    import opencc  # noqa: PLC0415 - the `wordlists` extra, only to regenerate the files
+    import stopwordsiso  # noqa: PLC0415 - the `wordlists` extra
 
     sw_version = md.version("stopwordsiso")
     cc_version = md.version("opencc")

@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import regex
 
-from catalog.registry import UNDETERMINED, load_registry
+from rootstock.catalog.registry import UNDETERMINED, load_registry
 
 # datatrove tokenizer classes that download models on first use: never used here.
 _DOWNLOADING_BACKENDS = frozenset({"StanzaTokenizer"})
@@ -74,7 +74,7 @@ def _versions(*packages: str) -> str:
 
 
 def _jieba() -> Callable[[str], list[str]]:
-    import jieba
+    import jieba  # noqa: PLC0415 - loaded only for the languages that use it
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()  # load the bundled dictionary now, not inside the first bundle
@@ -82,7 +82,7 @@ def _jieba() -> Callable[[str], list[str]]:
 
 
 def _spacy_vi() -> Callable[[str], list[str]]:
-    import spacy
+    import spacy  # noqa: PLC0415 - spaCy takes seconds to import; only some languages use it
 
     # The blank Vietnamese pipeline segments with pyvi (bundled CRF model); call its segmenter
     # without the quadratic alignment step that building a spaCy Doc adds.
@@ -96,7 +96,7 @@ def _datatrove(factory) -> Callable[[str], list[str]]:
 @functools.cache
 def _backend(code: str) -> tuple[str, Callable[[], Callable[[str], list[str]]] | None, bool]:
     """(name for the manifest, builder or None for the fallback, guard long runs?), no instantiation."""
-    from datatrove.utils.word_tokenizers import load_tokenizer_assignments
+    from datatrove.utils.word_tokenizers import load_tokenizer_assignments  # noqa: PLC0415 - datatrove takes seconds to import; read once
 
     if code == UNDETERMINED:
         return "rootstock unicode-words (undetermined language)", None, False
@@ -114,8 +114,13 @@ def _backend(code: str) -> tuple[str, Callable[[], Callable[[str], list[str]]] |
         return f"{key}: jieba, called directly [{_versions('jieba')}]", _jieba, False
     if (class_name, tok_code) == ("SpaCyTokenizer", "vi"):
         return f"{key}: spaCy vi pyvi_tokenize [{_versions('spacy', 'pyvi')}]", _spacy_vi, True
-    package = {"SpaCyTokenizer": "spacy", "WhitespaceTokenizer": "spacy", "IndicNLPTokenizer": "indic-nlp-library",
-               "ThaiTokenizer": "pythainlp", "KiwiTokenizer": "kiwipiepy"}.get(class_name, "datatrove")
+    package = {
+        "SpaCyTokenizer": "spacy",
+        "WhitespaceTokenizer": "spacy",
+        "IndicNLPTokenizer": "indic-nlp-library",
+        "ThaiTokenizer": "pythainlp",
+        "KiwiTokenizer": "kiwipiepy",
+    }.get(class_name, "datatrove")
     name = f"{key}: datatrove {class_name}({tok_code}) [{_versions(package)}]"
     return name, functools.partial(_datatrove, factory), True
 

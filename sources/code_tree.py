@@ -28,15 +28,16 @@ import functools
 import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from catalog.registry import load_registry
-from filters.code import canonical_license
-from sources.records import RecordError
+from rootstock.catalog.registry import load_registry
+from rootstock.filters.code import canonical_license
+from rootstock.sources.records import RecordError
 
 UNKNOWN = "unknown"
 
@@ -116,7 +117,9 @@ def _extension_map() -> dict[str, str]:
     for lang in load_registry().programming():
         for ext in lang.extensions or ():
             if mapping.setdefault(ext, lang.code) != lang.code:
-                raise ValueError(f"language registry: extension {ext!r} is listed by {mapping[ext]!r} and {lang.code!r}")
+                raise ValueError(
+                    f"language registry: extension {ext!r} is listed by {mapping[ext]!r} and {lang.code!r}"
+                )
     return mapping
 
 
@@ -210,7 +213,9 @@ def plan_tree(paths: list[str], options: CodeTreeOptions, entry_license: str | N
             files.append(rel)
         for repo_root in sorted(by_repo):
             files = sorted(by_repo[repo_root])
-            name = os.path.basename(tree) if repo_root == tree else os.path.relpath(repo_root, tree).replace(os.sep, "/")
+            name = (
+                os.path.basename(tree) if repo_root == tree else os.path.relpath(repo_root, tree).replace(os.sep, "/")
+            )
             if options.license == "entry":
                 license_id, source = str(entry_license), "entry"
             else:
@@ -220,7 +225,9 @@ def plan_tree(paths: list[str], options: CodeTreeOptions, entry_license: str | N
             )
             step = options.files_per_unit
             for start in range(0, len(files), step):
-                units.append(("code_tree", repo_root, name, license_id, source, tuple(files[start : start + step]), start))
+                units.append(
+                    ("code_tree", repo_root, name, license_id, source, tuple(files[start : start + step]), start)
+                )
     summary = {
         "units": len(units),
         "repos": repos,
@@ -264,16 +271,20 @@ def iter_unit(unit: tuple, paths: list[str], options: CodeTreeOptions) -> Iterat
         except UnicodeDecodeError as err:
             yield row, rel, RecordError(rel, "invalid_utf8", f"invalid UTF-8 ({err.reason} at byte {err.start})")
             continue
-        yield row, rel, {
-            "id": f"{repo}/{rel}",  # stable across added files, unlike the row
-            "path": rel,
-            "repo": repo,
-            "language": language_of(rel, extensions),
-            "license": license_id,
-            "license_source": source,
-            "content": content,
-            "size": len(data),
-        }
+        yield (
+            row,
+            rel,
+            {
+                "id": f"{repo}/{rel}",  # stable across added files, unlike the row
+                "path": rel,
+                "repo": repo,
+                "language": language_of(rel, extensions),
+                "license": license_id,
+                "license_source": source,
+                "content": content,
+                "size": len(data),
+            },
+        )
 
 
 def _read_limited(path: str, limit: int) -> bytes | str | None:
@@ -348,12 +359,31 @@ _SPDX_LINE = re.compile(r"SPDX-License-Identifier:\s*([A-Za-z0-9.+-]+)\s*$", re.
 # What `identify_license` can answer (besides "unknown").
 KNOWN_LICENSES: frozenset[str] = frozenset(
     {
-        "MIT", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "BSD-3-Clause-Clear", "BSD-4-Clause",
-        "ISC", "MPL-2.0", "Unlicense", "CC0-1.0", "EUPL-1.1", "EUPL-1.2", "ECL-2.0",
-        "GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later",
-        "AGPL-3.0-only", "AGPL-3.0-or-later",
-        "LGPL-2.0-only", "LGPL-2.0-or-later", "LGPL-2.1-only", "LGPL-2.1-or-later",
-        "LGPL-3.0-only", "LGPL-3.0-or-later",
+        "MIT",
+        "Apache-2.0",
+        "BSD-2-Clause",
+        "BSD-3-Clause",
+        "BSD-3-Clause-Clear",
+        "BSD-4-Clause",
+        "ISC",
+        "MPL-2.0",
+        "Unlicense",
+        "CC0-1.0",
+        "EUPL-1.1",
+        "EUPL-1.2",
+        "ECL-2.0",
+        "GPL-2.0-only",
+        "GPL-2.0-or-later",
+        "GPL-3.0-only",
+        "GPL-3.0-or-later",
+        "AGPL-3.0-only",
+        "AGPL-3.0-or-later",
+        "LGPL-2.0-only",
+        "LGPL-2.0-or-later",
+        "LGPL-2.1-only",
+        "LGPL-2.1-or-later",
+        "LGPL-3.0-only",
+        "LGPL-3.0-or-later",
     }
 )
 
@@ -439,24 +469,37 @@ _QUOTING_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 _OTHER_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("MPL-2.0", (r" mozilla public license version 2 0 ", r" mozilla public license v? ?2 0 ", r" mpl ?v? ?2 0 ")),
     ("Apache-2.0", (r" apache license version 2 0 ", r" apache license v? ?2 0 ", r" apache 2 0 license ")),
-    ("BSD-3-Clause-Clear", (r" no express or implied licenses to any party s patent rights are granted by this license ",)),
+    (
+        "BSD-3-Clause-Clear",
+        (r" no express or implied licenses to any party s patent rights are granted by this license ",),
+    ),
     ("BSD-4-Clause", (r" all advertising materials mentioning features or use of this software must display ",)),
-    ("BSD-3-Clause", (
-        r" redistribution and use in source and binary forms with or without modification are permitted"
-        r" .*(?: neither the name of | names of its contributors may not be used | name of the copyright holder nor)",
-    )),
-    ("BSD-2-Clause", (
-        r" redistribution and use in source and binary forms with or without modification are permitted ",
-    )),
-    ("ISC", (
-        r" permission to use copy modify and (?:or )?distribute this software for any purpose with or without fee"
-        r" is hereby granted provided that the above copyright notice and this permission notice appear in all copies ",
-    )),
-    ("MIT", (
-        r" permission is hereby granted free of charge to any person obtaining a copy of this software ",
-        rf" {_NOTICE} the (?:terms of the )?mit licen[cs]e ",
-        r"^ (?:the )?mit licen[cs]e ",  # title line at the very top
-    )),
+    (
+        "BSD-3-Clause",
+        (
+            r" redistribution and use in source and binary forms with or without modification are permitted"
+            r" .*(?: neither the name of | names of its contributors may not be used | name of the copyright holder nor)",
+        ),
+    ),
+    (
+        "BSD-2-Clause",
+        (r" redistribution and use in source and binary forms with or without modification are permitted ",),
+    ),
+    (
+        "ISC",
+        (
+            r" permission to use copy modify and (?:or )?distribute this software for any purpose with or without fee"
+            r" is hereby granted provided that the above copyright notice and this permission notice appear in all copies ",
+        ),
+    ),
+    (
+        "MIT",
+        (
+            r" permission is hereby granted free of charge to any person obtaining a copy of this software ",
+            rf" {_NOTICE} the (?:terms of the )?mit licen[cs]e ",
+            r"^ (?:the )?mit licen[cs]e ",  # title line at the very top
+        ),
+    ),
     ("Unlicense", (r" this is free and unencumbered software released into the public domain ",)),
     ("CC0-1.0", (r" cc0 1 0 universal ", r" creative commons zero v?1 0 ", r" cc0 1 0 ")),
 )

@@ -6,8 +6,8 @@ from types import ModuleType
 
 from pydantic import BaseModel, ValidationError
 
-from catalog.schema import ConnectorSpec
-from sources import code_tree, delimited, hf_dataset, jsonl, parquet
+from rootstock.catalog.entry import ConnectorSpec
+from rootstock.sources import code_tree, delimited, hf_dataset, jsonl, parquet
 
 # kind → (module with iter_records/iter_unit, options model)
 FILE_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {

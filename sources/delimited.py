@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import sys
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sources.records import RecordError
+from rootstock.sources.records import RecordError
 
 csv.field_size_limit(sys.maxsize)  # documents are long; the csv default (128 KiB) is not
 
@@ -46,7 +47,11 @@ def iter_records(stream: BinaryIO, options: CsvOptions) -> Iterator[tuple[int, s
         except StopIteration:
             break
         except csv.Error as err:
-            yield row, f"line {state['line']}", RecordError(f"line {state['line']}", "bad_row", f"unparseable CSV ({err})")
+            yield (
+                row,
+                f"line {state['line']}",
+                RecordError(f"line {state['line']}", "bad_row", f"unparseable CSV ({err})"),
+            )
             row += 1
             continue
         for error in pending:
@@ -63,7 +68,7 @@ def iter_records(stream: BinaryIO, options: CsvOptions) -> Iterator[tuple[int, s
         if len(values) != len(header):
             yield row, where, RecordError(where, "bad_row", f"{len(values)} fields where the header has {len(header)}")
         else:
-            yield row, where, dict(zip(header, values))
+            yield row, where, dict(zip(header, values, strict=True))
         row += 1
     for error in pending:
         yield row, error.where, error

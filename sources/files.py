@@ -14,10 +14,11 @@ import lzma
 import os
 from typing import BinaryIO
 
+import zstandard
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-import sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://, memory://)
+import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://, memory://)
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".lzma")
 
@@ -31,8 +32,6 @@ def open_input(path: str, *, decompress: bool = True) -> BinaryIO:
     if lower.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw, mode="rb")
     if lower.endswith((".zst", ".zstd")):
-        import zstandard
-
         reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
         return io.BufferedReader(reader, buffer_size=1 << 20)
     if lower.endswith(".bz2"):

@@ -63,14 +63,14 @@ class _FsspecFileSystem(FileSystem):
                 yield FileMetadata(self._url(info["name"]), int(info.get("size") or 0))
         except FileNotFoundError:
             return
-        except Exception as err:  # noqa: BLE001 - Beam wants BeamIOError for listing failures
+        except Exception as err:
             raise BeamIOError(f"listing {dir_or_prefix} failed", {dir_or_prefix: err}) from err
 
     def match(self, patterns, limits=None):
         # fsspec globs natively (and far cheaper than Beam's list-then-filter on object stores).
         results = []
         limits = limits or [None] * len(patterns)
-        for pattern, limit in zip(patterns, limits):
+        for pattern, limit in zip(patterns, limits, strict=True):
             found = self._fs.glob(pattern, detail=True)
             metas = [
                 FileMetadata(self._url(name), int(info.get("size") or 0))
@@ -97,11 +97,11 @@ class _FsspecFileSystem(FileSystem):
         return CompressedFile(raw, compression_type=compression_type)
 
     def copy(self, source_file_names, destination_file_names):
-        for src, dst in zip(source_file_names, destination_file_names):
+        for src, dst in zip(source_file_names, destination_file_names, strict=True):
             self._fs.copy(src, dst, recursive=True)
 
     def rename(self, source_file_names, destination_file_names):
-        for src, dst in zip(source_file_names, destination_file_names):
+        for src, dst in zip(source_file_names, destination_file_names, strict=True):
             self._fs.mv(src, dst, recursive=True)
 
     def exists(self, path):

@@ -7,11 +7,12 @@ file of a saved dataset, or one per shard of the streaming dataset `load_dataset
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sources.records import RecordError
+from rootstock.sources.records import RecordError
 
 
 class HfDatasetOptions(BaseModel):
@@ -28,7 +29,7 @@ class HfDatasetOptions(BaseModel):
 
 def plan_units(paths: list[str], options: HfDatasetOptions, entry_license: str | None = None) -> list[tuple]:
     """Work units, computed once on the launcher (cheap: no data is read)."""
-    import datasets
+    import datasets  # noqa: PLC0415 - datasets takes seconds to import; only this connector needs it
 
     if options.name is None:
         units = []
@@ -49,7 +50,7 @@ def plan_units(paths: list[str], options: HfDatasetOptions, entry_license: str |
 
 
 def _load_stream(paths: list[str], options: HfDatasetOptions):
-    import datasets
+    import datasets  # noqa: PLC0415 - datasets takes seconds to import; only this connector needs it
 
     return datasets.load_dataset(
         options.name,
@@ -68,15 +69,15 @@ def unit_name(unit: tuple, options: HfDatasetOptions) -> str:
 
 
 def iter_unit(unit: tuple, paths: list[str], options: HfDatasetOptions) -> Iterator[tuple[int, str, Any]]:
-    import datasets
+    import datasets  # noqa: PLC0415 - datasets takes seconds to import; only this connector needs it
 
     if unit[0] == "arrow":
         dataset = datasets.Dataset.from_file(unit[1])
         row = 0
         for batch in dataset.iter(batch_size=options.batch_size):
             columns = list(batch)
-            for values in zip(*(batch[c] for c in columns)):
-                yield row, f"row {row}", dict(zip(columns, values))
+            for values in zip(*(batch[c] for c in columns), strict=True):
+                yield row, f"row {row}", dict(zip(columns, values, strict=True))
                 row += 1
         return
     _, index, num_shards = unit

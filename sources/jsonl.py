@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from sources.records import RecordError
+from rootstock.sources.records import RecordError
 
 
 class JsonlOptions(BaseModel):
@@ -27,7 +28,11 @@ def iter_records(stream: BinaryIO, options: JsonlOptions) -> Iterator[tuple[int,
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as uerr:
-                yield row, where, RecordError(where, "invalid_utf8", f"invalid UTF-8 ({uerr.reason} at byte {uerr.start})")
+                yield (
+                    row,
+                    where,
+                    RecordError(where, "invalid_utf8", f"invalid UTF-8 ({uerr.reason} at byte {uerr.start})"),
+                )
             else:
                 yield row, where, RecordError(where, "bad_json", f"invalid JSON ({err})")
             row += 1

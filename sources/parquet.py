@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from sources.records import RecordError
+from rootstock.sources.records import RecordError
 
 
 class ParquetOptions(BaseModel):

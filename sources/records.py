@@ -20,8 +20,9 @@ from typing import Any
 
 import orjson
 
-from catalog.registry import UNDETERMINED, load_registry
-from catalog.schema import ConnectorSpec, SourceEntry
+from rootstock.catalog.entry import ConnectorSpec, SourceEntry
+from rootstock.catalog.registry import UNDETERMINED, load_registry
+from rootstock.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,12 @@ class RecordError:
     reason: str
 
 
-class InputError(ValueError):
-    """Malformed input under `on_error: fail`; the message names file, line and what is wrong."""
-
-    MARKER = "rootstock input error"
-
-    def __init__(self, source: str, path: str, error: RecordError):
-        self.source, self.path, self.error = source, path, error
-        super().__init__(
-            f"{self.MARKER}: {path}: {error.where}: {error.reason} "
-            f"[source {source}; set `on_error: skip` in its catalogue entry to count and skip such records]"
-        )
+def input_error(source: str, path: str, error: RecordError) -> InputError:
+    """A malformed record under `on_error: fail`: the file, where in it, and what is wrong."""
+    return InputError(
+        problems=[(path, error.where, error.reason)],
+        hint=f"source {source}: set `on_error: skip` in its catalogue entry to count and skip such records",
+    )
 
 
 def stable_id(*parts: str) -> str:
@@ -62,9 +58,9 @@ def _json_default(value: Any) -> Any:
 
 
 def to_json(value: Any) -> str:
-    return orjson.dumps(
-        value, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-    ).decode("utf-8")
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode(
+        "utf-8"
+    )
 
 
 def _micros(value: dt.datetime | None) -> int | None:
@@ -74,11 +70,11 @@ def _micros(value: dt.datetime | None) -> int | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return (value - _EPOCH) // dt.timedelta(microseconds=1)
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
@@ -89,12 +85,12 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     elif isinstance(value, dt.date):
         parsed = dt.datetime(value.year, value.month, value.day)
     elif isinstance(value, (int, float)):
-        parsed = dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        parsed = dt.datetime.fromtimestamp(value, tz=dt.UTC)
     else:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
 
 
 class DocumentBuilder:
@@ -107,7 +103,13 @@ class DocumentBuilder:
         self.default_lang = entry.languages[0] if len(entry.languages) == 1 else UNDETERMINED
         self.retrieved_at = entry.retrieved_at
         spec = self.spec
-        self._reserved = {spec.text_field, spec.id_field, spec.url_field, spec.retrieved_at_field, spec.license_field} - {None}
+        self._reserved = {
+            spec.text_field,
+            spec.id_field,
+            spec.url_field,
+            spec.retrieved_at_field,
+            spec.license_field,
+        } - {None}
         self._registry = None
 
     def _lang(self, value: Any) -> str:
@@ -132,7 +134,9 @@ class DocumentBuilder:
             except UnicodeDecodeError as err:
                 return RecordError(where, "invalid_utf8", f"text is not valid UTF-8 ({err.reason} at byte {err.start})")
         if not isinstance(text, str):
-            return RecordError(where, "text_not_string", f"text field {spec.text_field!r} is {type(text).__name__}, not a string")
+            return RecordError(
+                where, "text_not_string", f"text field {spec.text_field!r} is {type(text).__name__}, not a string"
+            )
         if not text.strip():
             return RecordError(where, "empty_text", f"text field {spec.text_field!r} is empty")
         original_id = record.get(spec.id_field) if spec.id_field else None

@@ -13,7 +13,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = REPO / "catalog"
 DEMO_CONFIG = CATALOG / "runs" / "demo.yaml"
-CLI = [sys.executable, "-m", "pipeline.cli"]
+CLI = [sys.executable, "-m", "rootstock.pipeline.cli"]
+SAMPLE = CATALOG / "sample"  # the demo corpus generator and its sentence pools: scripts, not installed
+if str(SAMPLE) not in sys.path:
+    sys.path.insert(0, str(SAMPLE))
 
 MULTI_PROCESS = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
 PORTABLE = ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"]
@@ -60,7 +63,9 @@ def write_config(path: Path, catalog: Path, output: Path | None = None, **extra:
 def run_cli(*args: str, check: bool = True, cwd: Path = REPO) -> subprocess.CompletedProcess:
     result = subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd)
     if check and result.returncode != 0:
-        raise AssertionError(f"rootstock {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"rootstock {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 

@@ -143,7 +143,7 @@ class FakeHub:
         base = f"{prefix.rstrip('/')}/" if prefix else ""
         entries = []
         for path, blob in sorted(tree.items()):  # files only: the client skips folders anyway
-            rest = path[len(base):]
+            rest = path[len(base) :]
             if path.startswith(base) and (recursive or "/" not in rest):
                 entry = {"type": "file", "path": path, "size": len(blob.content), "oid": git_hash(blob.content)}
                 if blob.lfs:
@@ -159,8 +159,14 @@ class FakeHub:
             sample = base64.b64decode(f["sample"])
             lfs = f["path"].endswith(".parquet") or f["size"] >= LFS_MIN_BYTES or b"\0" in sample
             there = tree.get(f["path"])
-            files.append({"path": f["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False,
-                          "oid": there.oid if there else None})
+            files.append(
+                {
+                    "path": f["path"],
+                    "uploadMode": "lfs" if lfs else "regular",
+                    "shouldIgnore": False,
+                    "oid": there.oid if there else None,
+                }
+            )
         return {"files": files}
 
     def lfs_batch(self, body: dict, repo: str, **_) -> dict:
@@ -169,8 +175,10 @@ class FakeHub:
         for obj in body["objects"]:
             entry = {"oid": obj["oid"], "size": obj["size"]}
             if obj["oid"] not in hub_repo.lfs:
-                entry["actions"] = {"upload": {"href": f"{self.url}/lfs/{repo}/{obj['oid']}"},
-                                    "verify": {"href": f"{self.url}/lfs/{repo}/verify"}}
+                entry["actions"] = {
+                    "upload": {"href": f"{self.url}/lfs/{repo}/{obj['oid']}"},
+                    "verify": {"href": f"{self.url}/lfs/{repo}/verify"},
+                }
             objects.append(entry)
         return {"transfer": "basic", "objects": objects}
 
@@ -220,8 +228,16 @@ class FakeHub:
             (deleted if key.startswith("deleted") else added).append(value["path"])
         oid = self._new_commit(hub_repo, tree, parent, header["summary"])
         hub_repo.branches[rev] = oid
-        hub_repo.commits.append({"oid": oid, "revision": rev, "summary": header["summary"],
-                                 "description": header.get("description", ""), "added": added, "deleted": deleted})
+        hub_repo.commits.append(
+            {
+                "oid": oid,
+                "revision": rev,
+                "summary": header["summary"],
+                "description": header.get("description", ""),
+                "added": added,
+                "deleted": deleted,
+            }
+        )
         return {"commitUrl": f"{self.url}/datasets/{repo}/commit/{oid}", "commitOid": oid, "pullRequestUrl": None}
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -234,7 +250,11 @@ class FakeHub:
             if route_method != method or match is None:
                 continue
             try:
-                if self.token and not url.path.startswith("/lfs/") and headers.get("Authorization") != f"Bearer {self.token}":
+                if (
+                    self.token
+                    and not url.path.startswith("/lfs/")
+                    and headers.get("Authorization") != f"Bearer {self.token}"
+                ):
                     raise HubError(401, "Invalid credentials in Authorization header")
                 args = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
                 content_type = headers.get("Content-Type", "")
@@ -250,8 +270,14 @@ class FakeHub:
                 return err.status, {"X-Error-Code": err.code} if err.code else {}, {"error": str(err), **err.extra}
             except Exception:  # a bug in this fake: fail fast (5xx would be retried with backoff)
                 return 418, {}, {"error": f"fake hub crashed:\n{traceback.format_exc()}"}
-        return 404, {}, {"error": f"fake hub: no endpoint for {method} {url.path} "
-                                  "(only plain LFS is implemented: run the client with HF_HUB_DISABLE_XET=1)"}
+        return (
+            404,
+            {},
+            {
+                "error": f"fake hub: no endpoint for {method} {url.path} "
+                "(only plain LFS is implemented: run the client with HF_HUB_DISABLE_XET=1)"
+            },
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -279,7 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet test output
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from catalog.loader import load_catalog, validate_catalog
-from catalog.registry import load_registry
-from catalog.schema import CatalogError
+from rootstock.catalog.loader import load_catalog, validate_catalog
+from rootstock.catalog.registry import load_registry
+from rootstock.errors import CatalogError
 from tests.conftest import CATALOG, entry, run_cli, write_catalog
 
 JSONL = {"kind": "jsonl", "paths": ["../data/*.jsonl"]}
@@ -32,8 +32,20 @@ def test_registry_has_all_roots_languages():
 
 @pytest.mark.parametrize(
     "name,code",
-    [("zh-CN", "zhs"), ("zh-TW", "zht"), ("zh-Hant-HK", "zht"), ("ara", "ar"), ("arb", "ar"), ("swh", "sw"),
-     ("fin", "fi"), ("en-GB", "en"), ("EN", "en"), ("py", "python"), ("c++", "cpp"), ("klingon", None)],
+    [
+        ("zh-CN", "zhs"),
+        ("zh-TW", "zht"),
+        ("zh-Hant-HK", "zht"),
+        ("ara", "ar"),
+        ("arb", "ar"),
+        ("swh", "sw"),
+        ("fin", "fi"),
+        ("en-GB", "en"),
+        ("EN", "en"),
+        ("py", "python"),
+        ("c++", "cpp"),
+        ("klingon", None),
+    ],
 )
 def test_registry_resolves_codes_and_aliases(name, code):
     assert load_registry().resolve(name) == code
@@ -69,8 +81,17 @@ def test_validator_reports_every_bad_entry_with_file_field_and_reason(tmp_catalo
     bad_option = entry("bad_option", {"kind": "csv", "paths": ["../data/x.jsonl"], "options": {"delimiter": ";;"}})
     bad_policy = entry("bad_policy", JSONL, pii={"likelihood": "unlikely", "policy": "shred"})
     write_catalog(
-        tmp_catalog, good, bad_license, other_without_text, bad_language, bad_custodian, missing_field,
-        unknown_key, no_files, bad_option, bad_policy,
+        tmp_catalog,
+        good,
+        bad_license,
+        other_without_text,
+        bad_language,
+        bad_custodian,
+        missing_field,
+        unknown_key,
+        no_files,
+        bad_option,
+        bad_policy,
     )
     (tmp_catalog / "sources" / "wrong_uid.yaml").write_text(yaml.safe_dump(wrong_uid))
     (tmp_catalog / "sources" / "not_yaml.yaml").write_text("uid: [unclosed\n")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sources import code_tree
-from sources.code_tree import (
+from rootstock.sources import code_tree
+from rootstock.sources.code_tree import (
     CodeTreeOptions,
     file_mtime,
     identify_license,
@@ -20,7 +20,7 @@ from sources.code_tree import (
     resolve_license,
     unit_name,
 )
-from sources.records import RecordError
+from rootstock.sources.records import RecordError
 
 MIT = """MIT License
 
@@ -324,10 +324,10 @@ def test_file_that_grows_past_the_limit_after_planning(tmp_path):
     options = CodeTreeOptions(max_file_bytes=10)
     units = plan_units([str(tmp_path)], options, "MIT")
     _write(tmp_path / "a.py", "x = 1\n" * 10)
-    (_, _, err), = list(iter_unit(units[0], [], options))
+    ((_, _, err),) = list(iter_unit(units[0], [], options))
     assert isinstance(err, RecordError) and err.code == "too_large"
     os.remove(tmp_path / "a.py")
-    (_, _, err), = list(iter_unit(units[0], [], options))
+    ((_, _, err),) = list(iter_unit(units[0], [], options))
     assert err.code == "unreadable"
 
 
@@ -362,10 +362,13 @@ def test_language_by_extension_is_case_sensitive():
         ("GNU LESSER GENERAL PUBLIC LICENSE\nVersion 2.1, February 1999\n", "LGPL-2.1-only"),
         ("GNU AFFERO GENERAL PUBLIC LICENSE\nVersion 3, 19 November 2007\n", "AGPL-3.0-only"),
         # GPL-3.0 §13 names the AGPL; that mention must not make it AGPL.
-        (GPL3_TEXT + "\nversion 3 of the GNU Affero General Public License into a single combined work\n", "GPL-3.0-only"),
+        (
+            GPL3_TEXT + "\nversion 3 of the GNU Affero General Public License into a single combined work\n",
+            "GPL-3.0-only",
+        ),
         # MPL-2.0 names GPL/LGPL/AGPL as Secondary Licenses; it stays MPL-2.0.
         (
-            "Mozilla Public License Version 2.0\n1.12. \"Secondary License\" means either the GNU General\n"
+            'Mozilla Public License Version 2.0\n1.12. "Secondary License" means either the GNU General\n'
             "Public License, Version 2.0, the GNU Lesser General Public License, Version 2.1, the GNU\n"
             "Affero General Public License, Version 3.0, or any later versions of those licenses.\n",
             "MPL-2.0",

@@ -12,14 +12,26 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from catalog.loader import load_catalog
-from pipeline.config import load_config
-from pipeline.run import run
+from rootstock.catalog.loader import load_catalog
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
 from tests.conftest import entry, run_cli, write_catalog, write_config
 
 DOCS = [
-    {"id": "a1", "text": "Hyvää huomenta, Suomi.\nToinen rivi.", "url": "https://example.org/a1?utm=x", "lang": "fi", "title": "A"},
-    {"id": "a2", "text": "Habari ya asubuhi kutoka Nairobi.", "url": "https://example.org/a2", "lang": "sw", "title": "B"},
+    {
+        "id": "a1",
+        "text": "Hyvää huomenta, Suomi.\nToinen rivi.",
+        "url": "https://example.org/a1?utm=x",
+        "lang": "fi",
+        "title": "A",
+    },
+    {
+        "id": "a2",
+        "text": "Habari ya asubuhi kutoka Nairobi.",
+        "url": "https://example.org/a2",
+        "lang": "sw",
+        "title": "B",
+    },
     {"id": "a3", "text": "你好，世界。这是一个测试。", "url": None, "lang": "zh-CN", "title": "C"},
     {"id": "a4", "text": "مرحبا بالعالم", "url": "https://example.org/a4", "lang": "ar", "title": "D"},
 ]
@@ -50,7 +62,9 @@ def test_jsonl_plain_and_compressed(tmp_path: Path, suffix: str):
     elif suffix.endswith(".zst"):
         payload = zstandard.ZstdCompressor().compress(payload)
     (data / f"part{suffix}").write_bytes(payload)
-    manifest, rows = _release(tmp_path, entry("news", {"kind": "jsonl", **CONNECTOR}, languages=["fi", "sw", "zhs", "ar"]))
+    manifest, rows = _release(
+        tmp_path, entry("news", {"kind": "jsonl", **CONNECTOR}, languages=["fi", "sw", "zhs", "ar"])
+    )
     assert [r["text"] for r in rows] == [d["text"] for d in DOCS]
     assert [r["lang"] for r in rows] == ["fi", "sw", "zhs", "ar"]  # zh-CN resolved through the registry
     first = rows[0]
@@ -69,9 +83,7 @@ def test_parquet_and_csv_sources(tmp_path: Path):
     (data / "csv").mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(DOCS), data / "pq" / "x.parquet")
     (data / "csv" / "posts.csv").write_text(
-        'post_id,language,body\n'
-        'p1,sw,"Habari za leo.\nMstari wa pili, na koma."\n'
-        'p2,yo,"Ẹ kú àárọ̀, ọ̀rẹ́ mi."\n',
+        'post_id,language,body\np1,sw,"Habari za leo.\nMstari wa pili, na koma."\np2,yo,"Ẹ kú àárọ̀, ọ̀rẹ́ mi."\n',
         encoding="utf-8",
     )
     manifest, rows = _release(
@@ -79,7 +91,13 @@ def test_parquet_and_csv_sources(tmp_path: Path):
         entry("wiki", {"kind": "parquet", **CONNECTOR, "paths": ["../data/pq/*.parquet"]}, languages=[]),
         entry(
             "forum",
-            {"kind": "csv", "paths": ["../data/csv/*.csv"], "text_field": "body", "id_field": "post_id", "lang_field": "language"},
+            {
+                "kind": "csv",
+                "paths": ["../data/csv/*.csv"],
+                "text_field": "body",
+                "id_field": "post_id",
+                "lang_field": "language",
+            },
             languages=["sw", "yo"],
         ),
     )
@@ -103,13 +121,18 @@ def test_hf_dataset_save_to_disk_and_load_dataset(tmp_path: Path):
         entry("saved", {"kind": "hf_dataset", **CONNECTOR, "paths": ["../data/saved"]}, languages=[]),
         entry(
             "built",
-            {"kind": "hf_dataset", **CONNECTOR, "paths": ["../data/raw/*.jsonl"], "options": {"name": "json", "split": "train"}},
+            {
+                "kind": "hf_dataset",
+                **CONNECTOR,
+                "paths": ["../data/raw/*.jsonl"],
+                "options": {"name": "json", "split": "train"},
+            },
             languages=[],
         ),
     )
     for source in ("saved", "built"):
         got = sorted((r["source_doc_id"], r["text"], r["lang"]) for r in rows if r["source"] == source)
-        assert got == sorted((d["id"], d["text"], r) for d, r in zip(DOCS, ["fi", "sw", "zhs", "ar"]))
+        assert got == sorted((d["id"], d["text"], r) for d, r in zip(DOCS, ["fi", "sw", "zhs", "ar"], strict=True))
     saved_files = {r["input_file"] for r in rows if r["source"] == "saved"}
     assert len(saved_files) == 2 and all(f.endswith(".arrow") for f in saved_files)  # split by Arrow file
 
@@ -121,10 +144,14 @@ def test_remote_paths_go_through_fsspec(tmp_path: Path):
     fs = fsspec.filesystem("memory")
     fs.pipe("/rootstock-test/remote/a.jsonl.gz", gzip.compress(_jsonl_bytes(DOCS)))
     manifest, rows = _release(
-        tmp_path, entry("remote", {"kind": "jsonl", **CONNECTOR, "paths": ["memory://rootstock-test/remote/*.jsonl.gz"]})
+        tmp_path,
+        entry("remote", {"kind": "jsonl", **CONNECTOR, "paths": ["memory://rootstock-test/remote/*.jsonl.gz"]}),
     )
     assert len(rows) == 4
-    assert rows[0]["input_file"] in ("memory://rootstock-test/remote/a.jsonl.gz", "memory:///rootstock-test/remote/a.jsonl.gz")
+    assert rows[0]["input_file"] in (
+        "memory://rootstock-test/remote/a.jsonl.gz",
+        "memory:///rootstock-test/remote/a.jsonl.gz",
+    )
 
 
 def test_ids_are_stable_and_derived_without_id_field(tmp_path: Path):
@@ -158,8 +185,9 @@ def test_malformed_input_fails_naming_file_and_line(tmp_path: Path, payload: byt
     config = write_config(tmp_path / "run.yaml", catalog, tmp_path / "out")
     result = run_cli("run", str(config), check=False)
     assert result.returncode == 2, result.stderr
-    message = result.stderr.strip().splitlines()[-1]
-    assert f"data/bad.jsonl: {where}: " in message and reason in message and "source bad" in message
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"error: data/bad.jsonl: {where}: ") and reason in lines[0], result.stderr
+    assert lines[-1].startswith("hint: source bad: set `on_error: skip`") and "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".out.partial-*"))  # the staging area is cleaned up too
 

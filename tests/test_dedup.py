@@ -11,10 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from filters import dedup as d
-from pipeline.config import load_config
-from pipeline.dedup import ConnectedComponents
-from pipeline.run import pipeline_options, run
+from rootstock.filters import dedup as d
+from rootstock.pipeline.beam.options import pipeline_options
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
+from rootstock.pipeline.stages.dedup import ConnectedComponents
 from tests.conftest import MULTI_PROCESS, PORTABLE, entry, shard_digests, write_catalog, write_config
 from tests.test_quality_stage import sentences
 
@@ -96,7 +97,9 @@ def _corpus(tmp_path: Path):
     rows = [{"id": f"doc{i:03d}", "text": text, "url": f"https://example.org/fr/{i}"} for i, text in enumerate(base)]
     # exact copies (different spacing/punctuation), a URL copy with a tracking parameter
     rows.append({"id": "exact-of-001", "text": base[1].replace(". ", " . "), "url": "https://example.org/copy/1"})
-    rows.append({"id": "url-of-002", "text": " ".join(rng.sample(pool, 10)), "url": "https://example.org/fr/2?utm_source=mail"})
+    rows.append(
+        {"id": "url-of-002", "text": " ".join(rng.sample(pool, 10)), "url": "https://example.org/fr/2?utm_source=mail"}
+    )
     # near-duplicate chain: B = W[0:104] (100 word 5-grams), A = W[0:91], C = W[13:104]:
     # J(A,B) = J(B,C) = 87/100, J(A,C) = 74/100 — A~B, B~C, A≁C at threshold 0.8.
     words = " ".join(rng.sample(pool, 20)).split()[:104]
@@ -109,8 +112,14 @@ def _corpus(tmp_path: Path):
         row["text"] += "\n" + footer
     rng.shuffle(rows)
     pq.write_table(pa.Table.from_pylist(rows), data / "fr.parquet")
-    return write_catalog(tmp_path / "catalog", entry("gazette", {"kind": "parquet", "paths": ["../data/fr.parquet"],
-                                                                 "id_field": "id", "url_field": "url"}, languages=["fr"]))
+    return write_catalog(
+        tmp_path / "catalog",
+        entry(
+            "gazette",
+            {"kind": "parquet", "paths": ["../data/fr.parquet"], "id_field": "id", "url_field": "url"},
+            languages=["fr"],
+        ),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +127,9 @@ def dedup_release(tmp_path_factory):
     pytest.importorskip("filters.minhash")
     root = tmp_path_factory.mktemp("dedup")
     catalog = _corpus(root)
-    config = load_config(write_config(root / "run.yaml", catalog, root / "out", stages={"dedup": {"enabled": True}},
-                                      keep_rejected="all"))
+    config = load_config(
+        write_config(root / "run.yaml", catalog, root / "out", stages={"dedup": {"enabled": True}}, keep_rejected="all")
+    )
     return root, config, run(config)
 
 
@@ -130,7 +140,7 @@ def _by_id(path: Path, kind: str):
 
 
 def test_chain_precondition_holds_on_the_signatures(dedup_release):
-    from filters.minhash import MinHasher, estimated_jaccard, shingles
+    from rootstock.filters.minhash import MinHasher, estimated_jaccard, shingles
 
     root, _, _ = dedup_release
     texts = {r["id"]: r["text"] for r in pq.read_table(root / "catalog" / "data" / "fr.parquet").to_pylist()}
@@ -181,11 +191,17 @@ def test_stage_on_empty_and_single_document_inputs(tmp_path: Path):
     catalog = write_catalog(
         tmp_path / "catalog",
         entry("one", {"kind": "jsonl", "paths": ["../data/one.jsonl"], "id_field": "id"}, languages=["fr"]),
-        entry("none", {"kind": "jsonl", "paths": ["../data/none.jsonl"], "id_field": "id", "on_error": "skip"}, languages=["fr"]),
+        entry(
+            "none",
+            {"kind": "jsonl", "paths": ["../data/none.jsonl"], "id_field": "id", "on_error": "skip"},
+            languages=["fr"],
+        ),
     )
     for args in ([], MULTI_PROCESS):
         out = tmp_path / f"out{len(args)}"
-        manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, out, stages={"dedup": {"enabled": True}})), args)
+        manifest = run(
+            load_config(write_config(tmp_path / "run.yaml", catalog, out, stages={"dedup": {"enabled": True}})), args
+        )
         assert manifest["totals"]["docs_out"] == 1
         (row,) = _by_id(out, "data").values()
         assert row["dup_cluster_size"] == 1
@@ -202,13 +218,17 @@ def test_incremental_dedup_against_an_earlier_release(dedup_release, tmp_path: P
         {"id": "new-1", "text": " ".join(random.Random(9).sample(sentences("fr"), 10)), "url": None},
     ]
     pq.write_table(pa.Table.from_pylist(rows), data / "new.parquet")
-    catalog = write_catalog(tmp_path / "catalog", entry("gazette2", {"kind": "parquet", "paths": ["../data/new.parquet"],
-                                                                     "id_field": "id"}, languages=["fr"]))
+    catalog = write_catalog(
+        tmp_path / "catalog",
+        entry("gazette2", {"kind": "parquet", "paths": ["../data/new.parquet"], "id_field": "id"}, languages=["fr"]),
+    )
     stages = {"dedup": {"enabled": True, "scope": "language", "against": [str(root / "out")]}}
     with pytest.raises(Exception, match="other MinHash settings"):
         bad = {"dedup": {**stages["dedup"], "near": {"num_perm": 64}}}
         run(load_config(write_config(tmp_path / "bad.yaml", catalog, tmp_path / "bad", stages=bad)))
-    manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all")))
+    manifest = run(
+        load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all"))
+    )
     kept, rejected = _by_id(tmp_path / "out", "data"), _by_id(tmp_path / "out", "rejected")
     assert set(kept) == {"new-1"}
     assert rejected["again-005"]["dup_survivor_id"] == old["id"] and rejected["again-005"]["drop_reason"] == "exact"
@@ -219,7 +239,7 @@ def test_stage_recall_and_precision_on_planted_near_duplicates(tmp_path: Path):
     """300 pairs with planted true Jaccard in [0.55, 1] (12 languages), through the whole stage:
     ≥ 95% of pairs ≥ threshold + 0.05 share a cluster, ≥ 99% of pairs ≤ threshold − 0.1 do not."""
     pytest.importorskip("filters.minhash")
-    from filters import minhash as mh
+    from rootstock.filters import minhash as mh
     from tests.test_minhash import fraction_for, make_doc, replace_words, true_jaccard
 
     rng = random.Random(2027)
@@ -234,12 +254,20 @@ def test_stage_recall_and_precision_on_planted_near_duplicates(tmp_path: Path):
     data = tmp_path / "catalog" / "data"
     data.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows), data / "planted.parquet")
-    catalog = write_catalog(tmp_path / "catalog", entry(
-        "planted", {"kind": "parquet", "paths": ["../data/planted.parquet"], "id_field": "id", "lang_field": "lang"},
-        languages=langs))
+    catalog = write_catalog(
+        tmp_path / "catalog",
+        entry(
+            "planted",
+            {"kind": "parquet", "paths": ["../data/planted.parquet"], "id_field": "id", "lang_field": "lang"},
+            languages=langs,
+        ),
+    )
     stages = {"dedup": {"enabled": True, "scope": "global", "template_lines": {"enabled": False}}}
     run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all")))
-    cluster = {k: r["dup_cluster_id"] for k, r in {**_by_id(tmp_path / "out", "data"), **_by_id(tmp_path / "out", "rejected")}.items()}
+    cluster = {
+        k: r["dup_cluster_id"]
+        for k, r in {**_by_id(tmp_path / "out", "data"), **_by_id(tmp_path / "out", "rejected")}.items()
+    }
     high = [(a, b) for a, b, j in pairs if j >= 0.85]
     low = [(a, b) for a, b, j in pairs if j <= 0.70]
     assert len(high) >= 60 and len(low) >= 40
@@ -256,11 +284,21 @@ def test_stage_star_of_1000_copies_is_one_cluster(tmp_path: Path):
     text = " ".join(random.Random(5).sample(sentences("fr"), 8))
     rows = [{"id": f"copy{i:04d}", "text": text if i % 2 else text + f" Numéro {i}."} for i in range(1000)]
     pq.write_table(pa.Table.from_pylist(rows), data / "copies.parquet")
-    catalog = write_catalog(tmp_path / "catalog", entry("copies", {"kind": "parquet", "paths": ["../data/copies.parquet"],
-                                                                   "id_field": "id"}, languages=["fr"]))
-    manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out",
-                                            stages={"dedup": {"enabled": True, "template_lines": {"enabled": False}}},
-                                            keep_rejected="none")))
+    catalog = write_catalog(
+        tmp_path / "catalog",
+        entry("copies", {"kind": "parquet", "paths": ["../data/copies.parquet"], "id_field": "id"}, languages=["fr"]),
+    )
+    manifest = run(
+        load_config(
+            write_config(
+                tmp_path / "run.yaml",
+                catalog,
+                tmp_path / "out",
+                stages={"dedup": {"enabled": True, "template_lines": {"enabled": False}}},
+                keep_rejected="none",
+            )
+        )
+    )
     (survivor,) = _by_id(tmp_path / "out", "data").values()
     assert survivor["dup_cluster_size"] == 1000
     assert manifest["totals"]["docs_dropped"] == 999

@@ -11,7 +11,7 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 
-from catalog.loader import load_catalog
+from rootstock.catalog.loader import load_catalog
 from tests.conftest import CATALOG, DEMO_CONFIG, MULTI_PROCESS, PORTABLE, run_cli, shard_digests
 
 RUNNERS = {"fnapi": [], "fnapi-2proc": MULTI_PROCESS, "portable": PORTABLE}
@@ -60,7 +60,9 @@ def test_layout_schema_and_manifest_agree(releases):
         assert ids == sorted(ids)
         groups.setdefault((match["lang"], match["source"]), set()).add(int(match["i"]))
     for (lang, source), indices in groups.items():
-        total = {int(SHARD.match(s["path"])["n"]) for s in manifest["shards"] if s["source"] == source and s["lang"] == lang}
+        total = {
+            int(SHARD.match(s["path"])["n"]) for s in manifest["shards"] if s["source"] == source and s["lang"] == lang
+        }
         assert len(total) == 1 and indices == set(range(total.pop())), (lang, source)
     columns = [c["name"] for c in manifest["schema"]]
     assert columns[:7] == ["id", "text", "lang", "source", "url", "license", "source_doc_id"]
@@ -84,8 +86,13 @@ def test_manifest_accounts_for_every_document(releases):
         assert snapshot["pii"]["policy"] == entry.pii.policy.value
         assert snapshot["removal_contact"] == entry.removal_contact
     skipping = [uid for uid, e in catalog.entries.items() if e.connector.on_error == "skip"]
-    dropped = [d for cell in manifest["by_source_lang"] if cell["source"] in skipping for d in cell["dropped"]
-               if d["step"] == "input"]
+    dropped = [
+        d
+        for cell in manifest["by_source_lang"]
+        if cell["source"] in skipping
+        for d in cell["dropped"]
+        if d["step"] == "input"
+    ]
     assert {d["reason"] for d in dropped} == {"bad_json", "missing_text", "invalid_utf8", "empty_text"}
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["config_sha256"])
     assert manifest["config"]["release"] == "rootstock-demo" and manifest["rootstock"]["version"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -14,13 +15,14 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import DatasetCard
 
-from catalog.loader import load_catalog
-from pipeline.card import CARD, hub_language_codes
-from pipeline.config import ConfigError, load_config
-from pipeline.manifest import ManifestError, schema_problems, validate_manifest
-from pipeline.remove import remove, url_match_key
-from pipeline.run import run
-from pipeline.verify import verify
+from rootstock.catalog.loader import load_catalog
+from rootstock.errors import ConfigError, ManifestError
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
+from rootstock.pipeline.release.card import CARD, hub_language_codes
+from rootstock.pipeline.release.manifest import schema_problems, validate_manifest
+from rootstock.pipeline.release.remove import remove, url_match_key
+from rootstock.pipeline.release.verify import verify
 from tests.conftest import CATALOG, DEMO_CONFIG, run_cli
 
 
@@ -47,6 +49,7 @@ def _digests(release: Path) -> dict[str, str]:
 
 
 # --- manifest schema -------------------------------------------------------------------------
+
 
 def test_written_manifest_matches_its_schema_and_schema_catches_breakage(release: Path):
     manifest = _manifest(release)
@@ -88,6 +91,7 @@ def test_manifest_records_models_by_sha256_and_shard_languages_and_sources(relea
 
 # --- processing record -----------------------------------------------------------------------
 
+
 def test_processing_record_chains_and_adds_up_per_source(release: Path):
     manifest = _manifest(release)
     catalog = load_catalog(CATALOG)
@@ -95,7 +99,7 @@ def test_processing_record_chains_and_adds_up_per_source(release: Path):
     for uid, source in manifest["sources"].items():
         record = source["processing"]
         assert [step["step"] for step in record] == ["ingest", *stages]
-        for before, step in zip(record, record[1:]):
+        for before, step in itertools.pairwise(record):
             assert step["docs_in"] == before["docs_out"] and step["bytes_in"] == before["bytes_out"]
         for step in record:
             assert step["docs_in"] - step["docs_out"] == sum(step["dropped"].values()), (uid, step)
@@ -112,11 +116,15 @@ def test_processing_record_chains_and_adds_up_per_source(release: Path):
     ingest = manifest["sources"]["broken_forum"]["processing"][0]
     assert ingest["docs_in"] > ingest["docs_out"] and "bad_json" in ingest["dropped"]
     # Template-line removal and redaction change bytes of kept documents: the record shows it.
-    assert any(s["bytes_out"] < s["bytes_in"] and s["docs_out"] == s["docs_in"]
-               for src in manifest["sources"].values() for s in src["processing"][1:])
+    assert any(
+        s["bytes_out"] < s["bytes_in"] and s["docs_out"] == s["docs_in"]
+        for src in manifest["sources"].values()
+        for s in src["processing"][1:]
+    )
 
 
 # --- dataset card ----------------------------------------------------------------------------
+
 
 def test_card_metadata_parses_back_with_huggingface_hub(release: Path):
     manifest = _manifest(release)
@@ -173,6 +181,7 @@ def test_each_language_config_loads_offline_with_datasets(release: Path, tmp_pat
 
 
 # --- removal requests ------------------------------------------------------------------------
+
 
 def _clustered_pair(release: Path) -> tuple[dict, dict]:
     """A kept survivor and a rejected duplicate of it (same cluster)."""
@@ -236,8 +245,16 @@ def test_removing_a_duplicate_removes_its_cluster(release: Path, tmp_path: Path)
 
 def test_source_opt_out_deletes_its_shards_and_leaves_the_rest_byte_identical(release: Path, tmp_path: Path):
     out = tmp_path / "optout"
-    result = run_cli("remove", str(release), "--source", "forum_africa", "--reason", "custodian withdrew consent",
-                     "--output", str(out))
+    result = run_cli(
+        "remove",
+        str(release),
+        "--source",
+        "forum_africa",
+        "--reason",
+        "custodian withdrew consent",
+        "--output",
+        str(out),
+    )
     assert "deleted" in result.stdout
     manifest = _manifest(out)
     assert not list(out.glob("*/*/forum_africa/*.parquet"))
@@ -261,8 +278,9 @@ def test_remove_refuses_unclear_requests(release: Path, tmp_path: Path):
         remove(str(release), output=str(tmp_path / "x"), reason=" ", ids=["a"])
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing\n\n")
-    result = run_cli("remove", str(release), "--ids", str(empty), "--reason", "r", "--output", str(tmp_path / "y"),
-                     check=False)
+    result = run_cli(
+        "remove", str(release), "--ids", str(empty), "--reason", "r", "--output", str(tmp_path / "y"), check=False
+    )
     assert result.returncode == 2 and "lists nothing" in result.stderr
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
@@ -273,11 +291,17 @@ def test_url_match_key_keeps_the_query():
 
 
 def test_hub_licence_and_size_category_rules():
-    from pipeline.card import hub_license, size_category
+    from rootstock.pipeline.release.card import hub_license, size_category
 
     assert hub_license(["CC0-1.0"]) == "cc0-1.0" and hub_license(["Apache-2.0", "Apache-2.0"]) == "apache-2.0"
     assert hub_license(["CC0-1.0", "MIT"]) is None  # mixed: `other` plus the per-source list
     assert hub_license(["LicenseRef-scraped"]) is None  # not a Hub id
     assert [size_category(n) for n in (0, 999, 1000, 99_999, 10**6, 10**12)] == [
-        "n<1K", "n<1K", "1K<n<10K", "10K<n<100K", "1M<n<10M", "n>1T"]
+        "n<1K",
+        "n<1K",
+        "1K<n<10K",
+        "10K<n<100K",
+        "1M<n<10M",
+        "n>1T",
+    ]
     assert hub_language_codes(["zhs", "zht", "fi", "und", "python", "yo"]) == ["zh", "fi", "yo"]

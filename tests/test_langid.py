@@ -8,10 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from filters import langid
-from filters.langid import Decision, LanguageIdentifier, Prediction, decide
-from pipeline.config import load_config
-from pipeline.run import run
+from rootstock.filters import langid
+from rootstock.filters.langid import Decision, LanguageIdentifier, Prediction, decide
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
 from tests.conftest import entry, write_catalog, write_config
 
 TEXTS = {
@@ -120,7 +120,13 @@ def test_stage_verifies_routes_and_flags_unverifiable(tmp_path: Path):
         entry("igbo", {**connector, "paths": ["../data/ig.parquet"]}, languages=["ig"]),
     )
     config = load_config(
-        write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages={"langid": {"enabled": True, "min_score": {"sw": 0.3, "zht": 0.7}}}, keep_rejected="all")
+        write_config(
+            tmp_path / "run.yaml",
+            catalog,
+            tmp_path / "out",
+            stages={"langid": {"enabled": True, "min_score": {"sw": 0.3, "zht": 0.7}}},
+            keep_rejected="all",
+        )
     )
     manifest = run(config)
     out = tmp_path / "out"

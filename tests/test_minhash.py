@@ -12,11 +12,10 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-
-from catalog import sample_texts
 import pytest
+import sample_texts
 
-from filters import minhash as mh
+from rootstock.filters import minhash as mh
 
 REPO = Path(__file__).resolve().parent.parent
 NO_SPACE = {"zhs", "zht"}
@@ -99,15 +98,21 @@ def test_vectorised_hashes_equal_the_reference_and_batch_equals_single():
     for lang in ["en", "fr", "es", "ar", "hi", "vi", "yo", "sw", "fi", "zhs", "zht"]:
         texts.append(make_doc(lang, rng, 6))
         langs.append(lang)
-    texts += ["", "Mixed 中文 text, ① emoji 🙂 and ＦＵＬＬ－ｗｉｄｔｈ", "a\udcffb c d e f", "one two", "ZWJ\u200dword x y z w"]
+    texts += [
+        "",
+        "Mixed 中文 text, ① emoji 🙂 and ＦＵＬＬ－ｗｉｄｔｈ",
+        "a\udcffb c d e f",
+        "one two",
+        "ZWJ\u200dword x y z w",
+    ]
     langs += ["en", "und", "en", "python", "en"]
     for n in (1, 3, 5):
         flat, offsets = mh.shingles_batch(texts, langs, n=n)
-        for i, (text, lang) in enumerate(zip(texts, langs)):
+        for i, (text, lang) in enumerate(zip(texts, langs, strict=True)):
             single = mh.shingles(text, lang, n)
             assert single.tolist() == reference_hashes(text, lang, n), (lang, n)
             assert len(single) == len(mh.shingle_texts(text, lang, n))  # no 64-bit collisions here
-            assert np.array_equal(np.unique(flat[offsets[i]:offsets[i + 1]]), single)
+            assert np.array_equal(np.unique(flat[offsets[i] : offsets[i + 1]]), single)
 
 
 def test_long_documents_and_batches_hash_the_same():
@@ -123,8 +128,8 @@ def test_long_documents_and_batches_hash_the_same():
     texts = small + [long_en, one_token] + small
     langs = ["en", "hi", "zhs", "en", "en", "en", "hi", "zhs"]
     flat, offsets = mh.shingles_batch(texts, langs)
-    for i, (text, lang) in enumerate(zip(texts, langs)):
-        assert np.array_equal(np.unique(flat[offsets[i]:offsets[i + 1]]), mh.shingles(text, lang))
+    for i, (text, lang) in enumerate(zip(texts, langs, strict=True)):
+        assert np.array_equal(np.unique(flat[offsets[i] : offsets[i + 1]]), mh.shingles(text, lang))
 
 
 # --- signatures ----------------------------------------------------------------------------------
@@ -132,7 +137,7 @@ def test_long_documents_and_batches_hash_the_same():
 GOLDEN_TEXT = "Every April the marshes east of Millbrook Hollow fill with the calls of returning lapwings."
 SIGNATURE_SCRIPT = """
 import hashlib, json, sys
-from filters import minhash as mh
+from rootstock.filters import minhash as mh
 texts = json.loads(sys.argv[1])
 hasher = mh.MinHasher(num_perm=128, seed=1)
 print(json.dumps([hasher.signature(mh.shingles(t, lang)).tolist() for t, lang in texts]))
@@ -148,8 +153,14 @@ def test_signatures_are_identical_in_other_processes_and_kernels():
     # instead of AVX2 (what a worker on an older CPU would run)
     for extra in ({"PYTHONHASHSEED": "12345"}, {"PYTHONHASHSEED": "999", "RENSA_FORCE_KERNEL": "scalar"}):
         env = {**os.environ, **extra}
-        out = subprocess.run([sys.executable, "-c", SIGNATURE_SCRIPT, json.dumps(texts)], capture_output=True,
-                             text=True, cwd=REPO, env=env, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", SIGNATURE_SCRIPT, json.dumps(texts)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            check=True,
+        )
         assert json.loads(out.stdout) == here, extra
 
 
@@ -171,7 +182,7 @@ def test_batch_signatures_equal_single_ones():
     hasher = mh.MinHasher()
     batch = hasher.text_signatures(texts, langs)
     assert batch.shape == (5, 128) and batch.dtype == np.uint32
-    for row, text, lang in zip(batch, texts, langs):
+    for row, text, lang in zip(batch, texts, langs, strict=True):
         assert np.array_equal(row, hasher.signature(mh.shingles(text, lang)))
     assert hasher.text_signatures([], "en").shape == (0, 128)
 
@@ -199,8 +210,18 @@ def test_estimated_jaccard_tracks_true_jaccard():
     rng = random.Random(7)
     hasher = mh.MinHasher()
     errors = []
-    for lang, target in [("en", 0.9), ("en", 0.6), ("fr", 0.8), ("hi", 0.7), ("zhs", 0.85), ("ar", 0.5),
-                         ("vi", 0.95), ("zht", 0.4), ("sw", 0.75), ("es", 0.3)]:
+    for lang, target in [
+        ("en", 0.9),
+        ("en", 0.6),
+        ("fr", 0.8),
+        ("hi", 0.7),
+        ("zhs", 0.85),
+        ("ar", 0.5),
+        ("vi", 0.95),
+        ("zht", 0.4),
+        ("sw", 0.75),
+        ("es", 0.3),
+    ]:
         base = make_doc(lang, rng, 10)
         other = replace_words(base, lang, fraction_for(target), rng)
         a, b = mh.shingles(base, lang), mh.shingles(other, lang)
@@ -242,9 +263,11 @@ def test_lsh_params_agree_with_datasketch():
                 got = mh.lsh_params(threshold, num_perm, fp_weight, 1 - fp_weight)
                 assert got == _optimal_param(threshold, num_perm, fp_weight, 1 - fp_weight)
                 assert mh.false_positive_probability(threshold, *got) == pytest.approx(
-                    _false_positive_probability(threshold, *got), abs=1e-9)
+                    _false_positive_probability(threshold, *got), abs=1e-9
+                )
                 assert mh.false_negative_probability(threshold, *got) == pytest.approx(
-                    _false_negative_probability(threshold, *got), abs=1e-9)
+                    _false_negative_probability(threshold, *got), abs=1e-9
+                )
 
 
 def test_band_keys():
@@ -257,7 +280,7 @@ def test_band_keys():
     other = sig.copy()
     other[9 * 3] += 1  # first slot of band 3
     changed = mh.band_keys(other, 14, 9)
-    assert [a == b for a, b in zip(keys, changed)] == [i != 3 for i in range(14)]
+    assert [a == b for a, b in zip(keys, changed, strict=True)] == [i != 3 for i in range(14)]
     # same slot values in another band give another key
     same = np.tile(sig[:9], 14)
     assert len(set(mh.band_keys(same, 14, 9))) == 14
@@ -284,7 +307,7 @@ def test_planted_near_duplicates_are_found_and_verified():
         doc_langs += [lang, lang]
     hasher = mh.MinHasher()
     sigs = hasher.text_signatures(texts, doc_langs)
-    sets = [mh.shingles(t, lang) for t, lang in zip(texts, doc_langs)]
+    sets = [mh.shingles(t, lang) for t, lang in zip(texts, doc_langs, strict=True)]
 
     buckets: dict[bytes, list[int]] = {}
     for i, sig in enumerate(sigs):

@@ -12,20 +12,21 @@ import random
 import shutil
 from pathlib import Path
 
+import demo_tokenizer
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from sample_texts import topic_sentences
 
-import pipeline.mix as mixmod
-from pipeline.cli import main as cli_main
-from catalog.registry import load_registry
-from catalog.sample import demo_tokenizer
-from catalog.sample_texts import topic_sentences
-from filters.tokens import Tokenizer
-from pipeline.config import load_config
-from pipeline.mix import mix
-from pipeline.mixplan import (
+import rootstock.pipeline.mix.job as mixmod
+from rootstock.catalog.registry import load_registry
+from rootstock.filters.tokens import Tokenizer
+from rootstock.pipeline.cli import main as cli_main
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
+from rootstock.pipeline.mix.job import mix
+from rootstock.pipeline.mix.plan import (
     BINS,
     NO_CLASS,
     Available,
@@ -36,9 +37,8 @@ from pipeline.mixplan import (
     rehydrate_class,
     threshold,
 )
-from pipeline.mixspec import FINEWEB2_WEIGHTS, MixSpec, MixSpecError, load_spec, parse_tokens
-from pipeline.run import run
-from pipeline.verify import verify
+from rootstock.pipeline.mix.spec import FINEWEB2_WEIGHTS, MixSpec, MixSpecError, load_spec, parse_tokens
+from rootstock.pipeline.release.verify import verify
 from tests.conftest import MULTI_PROCESS, REPO, entry, shard_digests, write_catalog, write_config
 
 PP = 0.5  # achieved shares within half a percentage point of the target
@@ -47,8 +47,13 @@ PP = 0.5  # achieved shares within half a percentage point of the target
 
 
 def spec_of(**fields) -> MixSpec:
-    data = {"name": "t", "tokenizer": "tok.model", "total_tokens": 1000, "weighting": "natural",
-            "components": [{"name": "a", "release": "ra"}]}
+    data = {
+        "name": "t",
+        "tokenizer": "tok.model",
+        "total_tokens": 1000,
+        "weighting": "natural",
+        "components": [{"name": "a", "release": "ra"}],
+    }
     data.update(fields)
     return MixSpec.model_validate(data)
 
@@ -87,9 +92,18 @@ def _release(root: Path, name: str, sizes: dict[str, int], seed: int) -> Path:
     (catalog / "data").mkdir(parents=True)
     entries = []
     for lang, n in sizes.items():
-        lines = [json.dumps({"id": f"{name}-{lang}-{i}", "text": t}, ensure_ascii=False) for i, t in enumerate(_docs(lang, n, rng))]
+        lines = [
+            json.dumps({"id": f"{name}-{lang}-{i}", "text": t}, ensure_ascii=False)
+            for i, t in enumerate(_docs(lang, n, rng))
+        ]
         (catalog / "data" / f"{lang}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        entries.append(entry(f"{name}_{lang}", {"kind": "jsonl", "paths": [f"../data/{lang}.jsonl"], "id_field": "id"}, languages=[lang]))
+        entries.append(
+            entry(
+                f"{name}_{lang}",
+                {"kind": "jsonl", "paths": [f"../data/{lang}.jsonl"], "id_field": "id"},
+                languages=[lang],
+            )
+        )
     write_catalog(catalog, *entries)
     config = write_config(root / f"{name}.yaml", catalog, root / name, release=name, shards={"max_rows": 1000})
     run(load_config(config))
@@ -127,7 +141,7 @@ def corpus(tmp_path_factory):
     tokens = {}
     for name, release in (("roots", roots), ("finnish", finnish)):
         rows = rows_of_release(release)
-        for row, n in zip(rows, tokenizer.count([r["text"] for r in rows])):
+        for row, n in zip(rows, tokenizer.count([r["text"] for r in rows]), strict=True):
             tokens[(name, row["lang"])] = tokens.get((name, row["lang"]), 0) + n
     return {"root": root, "tok": tok, "roots": roots, "finnish": finnish, "clustered": clustered, "tokens": tokens}
 
@@ -143,7 +157,12 @@ def _spec(corpus, name: str, **fields) -> MixSpec:
 
 def _bluumi_like(corpus, total: int, seed: int = 7) -> MixSpec:
     return _spec(
-        corpus, f"natural-{seed}", total_tokens=total, seed=seed, weighting="natural", shards={"max_rows": 800},
+        corpus,
+        f"natural-{seed}",
+        total_tokens=total,
+        seed=seed,
+        weighting="natural",
+        shards={"max_rows": 800},
         components=[
             {"name": "roots", "release": str(corpus["roots"])},
             {"name": "finnish", "release": str(corpus["finnish"]), "languages": ["fi"]},
@@ -166,19 +185,39 @@ def test_token_counts_parse():
 
 
 def test_spec_errors_name_the_file_and_field(tmp_path: Path):
-    base = {"name": "m", "tokenizer": "t.model", "total_tokens": "1M", "weighting": "natural",
-            "components": [{"name": "a", "release": "r"}]}
+    base = {
+        "name": "m",
+        "tokenizer": "t.model",
+        "total_tokens": "1M",
+        "weighting": "natural",
+        "components": [{"name": "a", "release": "r"}],
+    }
     cases = [
         ({"weighting": "proportions"}, "needs a `weight` on every component; missing: ['a']"),
         ({"weighting": "alpha"}, "exactly one of `alpha` or `temperature`"),
         ({"weighting": "alpha", "alpha": 0.3, "temperature": 3}, "exactly one"),
         ({"alpha": 0.3}, "only apply to `weighting: alpha`"),
         ({"total_tokens": "lots"}, "total_tokens: 'lots' is not a token count"),
-        ({"components": [{"name": "a", "release": "r", "langs": ["en"]}]}, "components.0.langs: Extra inputs are not permitted"),
-        ({"components": [{"name": "a", "release": "r", "languages": ["fin"]}]}, "'fin' is not a registry language code (did you mean 'fi'?)"),
-        ({"components": [{"name": "a", "release": "r"}, {"name": "a", "release": "s"}]}, "component names must be unique"),
-        ({"weighting": "proportions", "group_by": "language", "proportions": {"en": 1}, "groups": {"en": ["fr"]}}, "is a language code"),
-        ({"weighting": "proportions", "group_by": "language", "proportions": {"fr": 1}, "groups": {"latin": ["fr"]}}, "weight the group instead"),
+        (
+            {"components": [{"name": "a", "release": "r", "langs": ["en"]}]},
+            "components.0.langs: Extra inputs are not permitted",
+        ),
+        (
+            {"components": [{"name": "a", "release": "r", "languages": ["fin"]}]},
+            "'fin' is not a registry language code (did you mean 'fi'?)",
+        ),
+        (
+            {"components": [{"name": "a", "release": "r"}, {"name": "a", "release": "s"}]},
+            "component names must be unique",
+        ),
+        (
+            {"weighting": "proportions", "group_by": "language", "proportions": {"en": 1}, "groups": {"en": ["fr"]}},
+            "is a language code",
+        ),
+        (
+            {"weighting": "proportions", "group_by": "language", "proportions": {"fr": 1}, "groups": {"latin": ["fr"]}},
+            "weight the group instead",
+        ),
         ({"max_epochs": 0}, "max_epochs: Input should be greater than 0"),
     ]
     for change, message in cases:
@@ -190,8 +229,14 @@ def test_spec_errors_name_the_file_and_field(tmp_path: Path):
 
 def test_paths_are_relative_to_the_spec_and_the_spec_is_recorded_as_written(tmp_path: Path):
     (tmp_path / "mixes").mkdir()
-    path = write_spec(tmp_path / "mixes" / "m.yaml", name="m", tokenizer="../tok/t.model", total_tokens="2M",
-                      weighting="natural", components=[{"name": "a", "release": "../rel"}])
+    path = write_spec(
+        tmp_path / "mixes" / "m.yaml",
+        name="m",
+        tokenizer="../tok/t.model",
+        total_tokens="2M",
+        weighting="natural",
+        components=[{"name": "a", "release": "../rel"}],
+    )
     spec = load_spec(path)
     assert spec.tokenizer == str(tmp_path / "tok" / "t.model")
     assert spec.components[0].release == str(tmp_path / "rel")
@@ -241,18 +286,31 @@ def test_plan_natural_samples_everything_at_one_rate():
 
 
 def test_plan_proportions_per_component_and_per_language_group():
-    spec = spec_of(total_tokens=1000, weighting="proportions", max_epochs=4,
-                   components=[{"name": "a", "release": "x", "weight": 3}, {"name": "b", "release": "y", "weight": 1}])
+    spec = spec_of(
+        total_tokens=1000,
+        weighting="proportions",
+        max_epochs=4,
+        components=[{"name": "a", "release": "x", "weight": 3}, {"name": "b", "release": "y", "weight": 1}],
+    )
     p = plan(spec, _avail(("a", "en", 1, 600), ("a", "fr", 1, 400), ("b", "fi", 1, 100)))
     assert _units(p) == {"a": (0.75, 0.75), "b": (0.25, 2.5)}
     assert {(b.lang, b.full, round(b.frac, 9)) for b in p.buckets} == {("en", 0, 0.75), ("fr", 0, 0.75), ("fi", 2, 0.5)}
 
-    spec = spec_of(total_tokens=1000, weighting="proportions", group_by="language", max_epochs=4,
-                   groups={"latin": ["en", "fr"]}, proportions={"latin": 60, "fi": 40},
-                   components=[{"name": "a", "release": "x"}, {"name": "b", "release": "y"}])
+    spec = spec_of(
+        total_tokens=1000,
+        weighting="proportions",
+        group_by="language",
+        max_epochs=4,
+        groups={"latin": ["en", "fr"]},
+        proportions={"latin": 60, "fi": 40},
+        components=[{"name": "a", "release": "x"}, {"name": "b", "release": "y"}],
+    )
     p = plan(spec, _avail(("a", "en", 1, 450), ("a", "fr", 1, 150), ("b", "fi", 1, 100), ("b", "en", 1, 150)))
     weights = _units(p)
-    assert weights["latin"] == (pytest.approx(0.6), pytest.approx(600 / 750)) and weights["fi"] == (pytest.approx(0.4), pytest.approx(4.0))
+    assert weights["latin"] == (pytest.approx(0.6), pytest.approx(600 / 750)) and weights["fi"] == (
+        pytest.approx(0.4),
+        pytest.approx(4.0),
+    )
     # inside a unit the split is natural: every bucket of `latin` (both components) at one rate
     assert {round(b.rate, 9) for b in p.buckets if b.unit == "latin"} == {0.8}
     assert sum(b.target for b in p.buckets) == pytest.approx(1000)
@@ -260,7 +318,7 @@ def test_plan_proportions_per_component_and_per_language_group():
 
 def test_plan_alpha_and_temperature():
     avail = _avail(("a", "en", 1, 900), ("a", "sw", 1, 100))
-    kwargs = dict(total_tokens=500, group_by="language", max_epochs=10, weighting="alpha")
+    kwargs = {"total_tokens": 500, "group_by": "language", "max_epochs": 10, "weighting": "alpha"}
     by_alpha = plan(spec_of(alpha=0.5, **kwargs), avail)
     by_temperature = plan(spec_of(temperature=2, **kwargs), avail)
     expected = {"en": 0.9**0.5 / (0.9**0.5 + 0.1**0.5), "sw": 0.1**0.5 / (0.9**0.5 + 0.1**0.5)}
@@ -270,8 +328,15 @@ def test_plan_alpha_and_temperature():
 
 
 def test_plan_unreachable_names_the_numbers():
-    spec = spec_of(total_tokens=1000, weighting="proportions", max_epochs=2,
-                   components=[{"name": "a", "release": "x", "weight": 1}, {"name": "b", "release": "y", "weight": 1, "max_epochs": 1.5}])
+    spec = spec_of(
+        total_tokens=1000,
+        weighting="proportions",
+        max_epochs=2,
+        components=[
+            {"name": "a", "release": "x", "weight": 1},
+            {"name": "b", "release": "y", "weight": 1, "max_epochs": 1.5},
+        ],
+    )
     with pytest.raises(UnreachableMixError) as err:
         plan(spec, _avail(("a", "en", 1, 1000), ("b", "fi", 1, 200)))
     message = str(err.value)
@@ -282,7 +347,7 @@ def test_plan_unreachable_names_the_numbers():
 
 
 def test_plan_missing_and_unlisted_languages():
-    base = dict(total_tokens=100, weighting="proportions", group_by="language", max_epochs=5)
+    base = {"total_tokens": 100, "weighting": "proportions", "group_by": "language", "max_epochs": 5}
     avail = _avail(("a", "en", 1, 100), ("a", "und", 1, 50))
     with pytest.raises(MixSpecError, match=r"no weight for und \(50 tokens\)"):
         plan(spec_of(proportions={"en": 1}, **base), avail)
@@ -302,7 +367,18 @@ def test_plan_rehydration_keeps_the_bucket_target():
     # mean weight (150×1 + 50×5)/200 = 2; rate 0.5 → ×1: 0.25, ×5: 1.25
     assert [round(b.rate, 9) for b in p.buckets] == [0.25, 1.25]
     assert sum(b.target for b in p.buckets) == pytest.approx(100)
-    assert [rehydrate_class(s, list(FINEWEB2_WEIGHTS)) for s in (None, 1, 2, 3, 4, 5, 99, 100, 999, 5000)] == [0, 0, 1, 2, 2, 3, 3, 4, 4, 5]
+    assert [rehydrate_class(s, list(FINEWEB2_WEIGHTS)) for s in (None, 1, 2, 3, 4, 5, 99, 100, 999, 5000)] == [
+        0,
+        0,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+        4,
+        5,
+    ]
 
 
 def test_sampling_primitives():
@@ -315,7 +391,7 @@ def test_sampling_primitives():
     assert copies(2, position=5, cut=3) == 2 and copies(2, position=2, cut=3) == 3
     positions = [position_bin(0, "c", f"doc-{i}") for i in range(20000)]
     assert position_bin(0, "c", "doc-1") == positions[1] and position_bin(1, "c", "doc-1") != positions[1]
-    assert 0 <= min(positions) and max(positions) < BINS
+    assert min(positions) >= 0 and max(positions) < BINS
     assert abs(sum(p < BINS // 4 for p in positions) / len(positions) - 0.25) < 0.02  # uniform
 
 
@@ -330,12 +406,15 @@ def test_natural_mix_of_two_releases(corpus, tmp_path: Path):
     out = tmp_path / "mix"
     assert verify(str(out))[1] == []
     assert manifest["kind"] == "mix"
-    assert {c["name"]: c["available_from"] for c in manifest["components"]} == {"roots": "manifest", "finnish": "counted"}
+    assert {c["name"]: c["available_from"] for c in manifest["components"]} == {
+        "roots": "manifest",
+        "finnish": "counted",
+    }
     assert {(b["component"], b["lang"]): b["available_tokens"] for b in manifest["buckets"]} == {
         k: v for k, v in corpus["tokens"].items() if k != ("finnish", "en")
     }
     worst = assert_shares(manifest)
-    print(f"natural: worst share gap {worst:.3f} pp")  # noqa: T201 - shown with -s
+    print(f"natural: worst share gap {worst:.3f} pp")
     assert all(0.35 < row["epochs"] < 0.45 for row in manifest["by_lang"])
     rows = rows_of(out)
     assert {r["epoch"] for r in rows} == {0}
@@ -367,7 +446,6 @@ def test_same_spec_same_bytes_across_runs_and_runners(corpus, tmp_path: Path):
 
 
 def test_proportions_upsample_within_the_epoch_cap(corpus, tmp_path: Path):
-    roots = sum(n for (rel, _), n in corpus["tokens"].items() if rel == "roots")
     fi = corpus["tokens"][("finnish", "fi")]
     total = int(2 * 2.6 * fi)  # half each: Finnish at 2.6 epochs, roots at 2.6 × fi / roots < 1
     components = [
@@ -377,7 +455,7 @@ def test_proportions_upsample_within_the_epoch_cap(corpus, tmp_path: Path):
     spec = _spec(corpus, "props", total_tokens=total, weighting="proportions", components=components)
     manifest = mix(spec, str(tmp_path / "mix"))
     worst = assert_shares(manifest)
-    print(f"proportions: worst share gap {worst:.3f} pp")  # noqa: T201
+    print(f"proportions: worst share gap {worst:.3f} pp")
     by = {r["component"]: r for r in manifest["by_component"]}
     assert by["roots"]["target_share"] == pytest.approx(0.5) and by["finnish"]["target_share"] == pytest.approx(0.5)
     assert 2 < by["finnish"]["epochs"] <= 3 and by["roots"]["epochs"] <= 1
@@ -407,15 +485,23 @@ def test_alpha_by_language(corpus, tmp_path: Path):
     ]
     tokens = {lang: n for (rel, lang), n in corpus["tokens"].items() if rel == "roots" or lang == "fi"}
     total_available = sum(tokens.values())
-    spec = _spec(corpus, "alpha", total_tokens=total_available // 2, weighting="alpha", alpha=0.3,
-                 group_by="language", max_epochs=3, components=components)
+    spec = _spec(
+        corpus,
+        "alpha",
+        total_tokens=total_available // 2,
+        weighting="alpha",
+        alpha=0.3,
+        group_by="language",
+        max_epochs=3,
+        components=components,
+    )
     manifest = mix(spec, str(tmp_path / "mix"))
     norm = sum((n / total_available) ** 0.3 for n in tokens.values())
     targets = {row["lang"]: row["target_share"] for row in manifest["by_lang"]}
     assert targets == pytest.approx({lang: (n / total_available) ** 0.3 / norm for lang, n in tokens.items()})
     assert targets["sw"] > tokens["sw"] / total_available  # small languages up-weighted
     worst = assert_shares(manifest)
-    print(f"alpha: worst share gap {worst:.3f} pp")  # noqa: T201
+    print(f"alpha: worst share gap {worst:.3f} pp")
 
 
 def test_unreachable_spec_fails_before_any_work(corpus, tmp_path: Path, monkeypatch, capsys):
@@ -427,8 +513,15 @@ def test_unreachable_spec_fails_before_any_work(corpus, tmp_path: Path, monkeypa
     monkeypatch.setattr(mixmod, "count_available", no_work)
     monkeypatch.setattr(mixmod, "execute", no_work)
     roots = sum(n for (rel, _), n in corpus["tokens"].items() if rel == "roots")
-    path = write_spec(tmp_path / "greedy.yaml", name="greedy", tokenizer=str(corpus["tok"]), total_tokens=roots * 3,
-                      weighting="natural", max_epochs=2, components=[{"name": "roots", "release": str(corpus["roots"])}])
+    path = write_spec(
+        tmp_path / "greedy.yaml",
+        name="greedy",
+        tokenizer=str(corpus["tok"]),
+        total_tokens=roots * 3,
+        weighting="natural",
+        max_epochs=2,
+        components=[{"name": "roots", "release": str(corpus["roots"])}],
+    )
     assert cli_main(["mix", str(path), "--output", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "unreachable" in err and f"{roots:,}" in err and f"{roots * 3:,} (100.00%)" in err and "3.000" in err
@@ -440,24 +533,44 @@ def test_selections_that_take_nothing_or_the_same_thing_twice(corpus, tmp_path: 
     def spec(components):
         return _spec(corpus, "bad", total_tokens=1000, weighting="natural", components=components)
 
-    with pytest.raises(MixSpecError, match=r"components.0 \(a\): languages: .* no documents for \['bn'\]; it has \['en', 'fr', 'sw'\]"):
+    with pytest.raises(
+        MixSpecError, match=r"components.0 \(a\): languages: .* no documents for \['bn'\]; it has \['en', 'fr', 'sw'\]"
+    ):
         mixmod.resolve(spec([{"name": "a", "release": str(corpus["roots"]), "languages": ["bn"]}]))
     with pytest.raises(MixSpecError, match="selects no documents"):
         mixmod.resolve(spec([{"name": "a", "release": str(corpus["finnish"]), "exclude_languages": ["fi", "en"]}]))
     with pytest.raises(MixSpecError, match="which component 'a' takes too"):
-        mixmod.resolve(spec([{"name": "a", "release": str(corpus["roots"])},
-                             {"name": "b", "release": str(corpus["roots"]), "languages": ["sw"]}]))
+        mixmod.resolve(
+            spec(
+                [
+                    {"name": "a", "release": str(corpus["roots"])},
+                    {"name": "b", "release": str(corpus["roots"]), "languages": ["sw"]},
+                ]
+            )
+        )
     with pytest.raises(MixSpecError, match="no manifest.json"):
         mixmod.resolve(spec([{"name": "a", "release": str(tmp_path / "nothing")}]))
     with pytest.raises(MixSpecError, match="no dup_cluster_size column"):
-        mixmod.resolve(_spec(corpus, "bad2", total_tokens=1000, weighting="natural", rehydrate={"enabled": True},
-                             components=[{"name": "a", "release": str(corpus["roots"])}]))
+        mixmod.resolve(
+            _spec(
+                corpus,
+                "bad2",
+                total_tokens=1000,
+                weighting="natural",
+                rehydrate={"enabled": True},
+                components=[{"name": "a", "release": str(corpus["roots"])}],
+            )
+        )
 
 
 def test_rehydration_upsamples_by_cluster_size(corpus, tmp_path: Path):
     fi, sw = corpus["tokens"][("finnish", "fi")], corpus["tokens"][("roots", "sw")]
     spec = _spec(
-        corpus, "rehydrated", total_tokens=(fi + sw) // 2, weighting="natural", max_epochs=2,
+        corpus,
+        "rehydrated",
+        total_tokens=(fi + sw) // 2,
+        weighting="natural",
+        max_epochs=2,
         rehydrate={"enabled": True},  # FineWeb-2's weights: size 1 ×1, 2 ×2, 5 ×5
         components=[
             {"name": "finnish", "release": str(corpus["clustered"]), "languages": ["fi"]},
@@ -474,7 +587,7 @@ def test_rehydration_upsamples_by_cluster_size(corpus, tmp_path: Path):
     per_copy = {size: sum(r["tokens"] for r in fin if r["dup_cluster_size"] == size) for size in (1, 2, 5)}
     available = {1: 0, 2: 0, 5: 0}
     source = rows_of_release(corpus["clustered"], "fi")
-    for row, n in zip(source, Tokenizer(corpus["tok"]).count([r["text"] for r in source])):
+    for row, n in zip(source, Tokenizer(corpus["tok"]).count([r["text"] for r in source]), strict=True):
         available[row["dup_cluster_size"]] += n
     epochs = {size: per_copy[size] / available[size] for size in available}
     assert epochs[2] / epochs[1] == pytest.approx(2, rel=0.02) and epochs[5] / epochs[1] == pytest.approx(5, rel=0.02)

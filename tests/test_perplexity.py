@@ -16,16 +16,15 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.timing import LINEAR_BOUND, growth
 import sentencepiece
 
-from filters.perplexity import (
+from rootstock.filters.perplexity import (
     UNICODE_PUNCTUATION,
     UNIFORM_WHITESPACE,
     PerplexityModel,
     normalize_for_perplexity,
 )
+from tests.timing import LINEAR_BOUND, growth
 
 SP = "\u2581"  # SentencePiece's escaped space, "▁"
 

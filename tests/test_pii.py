@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
+from sample_texts import topic_sentences
 
-from catalog.sample_texts import topic_sentences
-from filters.pii import CATEGORIES, REGION_BY_LANG, ROOTS_CATEGORIES, Match, find_pii, redact
+from rootstock.filters.pii import CATEGORIES, REGION_BY_LANG, ROOTS_CATEGORIES, Match, find_pii, redact
 
 
 def found(text: str, lang: str | None = None, **kw) -> list[tuple[str, str]]:
-    return [(text[m.start:m.end], m.category) for m in find_pii(text, lang, **kw)]
+    return [(text[m.start : m.end], m.category) for m in find_pii(text, lang, **kw)]
 
 
 def cats(text: str, lang: str | None = None, **kw) -> list[str]:
@@ -20,34 +20,79 @@ def cats(text: str, lang: str | None = None, **kw) -> list[str]:
 
 # ------------------------------------------------------------------ multilingual positives
 
+
 @pytest.mark.parametrize(
     "lang, text, expected",
     [
-        ("zhs", "请联系 zhang.wei@example.cn 或致电 +86 138 0013 8000",
-         [("zhang.wei@example.cn", "EMAIL"), ("+86 138 0013 8000", "PHONE")]),
-        ("zhs", "请联系zhang.wei@example.cn或致电13800138000，身份证号11010519491231002X。",
-         [("zhang.wei@example.cn", "EMAIL"), ("13800138000", "PHONE"), ("11010519491231002X", "NATIONAL_ID")]),
-        ("ar", "للتواصل: ahmed.ali@example.com شكراً، أو اتصل على +20 10 12345678",
-         [("ahmed.ali@example.com", "EMAIL"), ("+20 10 12345678", "PHONE")]),
-        ("hi", "कृपया +91 98765 43210 पर कॉल करें। मेरा आधार 2341 2341 2346 है।",
-         [("+91 98765 43210", "PHONE"), ("2341 2341 2346", "NATIONAL_ID")]),
-        ("fi", "Soita numeroon 040 123 4567 tai +358 40 1234567. Henkilötunnus 131052-308T.",
-         [("040 123 4567", "PHONE"), ("+358 40 1234567", "PHONE"), ("131052-308T", "NATIONAL_ID")]),
-        ("fr", "Appelez le 06.12.34.56.78, NIR 2 95 10 99 126 111 93, IBAN FR14 2004 1010 0505 0001 3M02 606 BIC BNPAFRPP.",
-         [("06.12.34.56.78", "PHONE"), ("2 95 10 99 126 111 93", "NATIONAL_ID"),
-          ("FR14 2004 1010 0505 0001 3M02 606", "IBAN")]),
-        ("es", "DNI 12345678Z, NIE X1234567L, teléfono 612 34 56 78, tarjeta 4539 1488 0343 6467.",
-         [("12345678Z", "NATIONAL_ID"), ("X1234567L", "NATIONAL_ID"), ("612 34 56 78", "PHONE"),
-          ("4539 1488 0343 6467", "CREDIT_CARD")]),
-        ("pt", "CPF 390.533.447-05, NIF 501964843, telefone (11) 91234-5678, email joão@x.com.br não.",
-         [("390.533.447-05", "NATIONAL_ID"), ("501964843", "NATIONAL_ID"), ("(11) 91234-5678", "PHONE")]),
-        ("sw", "Piga simu 0712 345 678 au +254 712 345678, barua pepe juma@mfano.co.ke",
-         [("0712 345 678", "PHONE"), ("+254 712 345678", "PHONE"), ("juma@mfano.co.ke", "EMAIL")]),
-        ("vi", "Liên hệ nguyen.van.a@congty.vn hoặc gọi 091 234 56 78, máy chủ 203.0.113.7.",
-         [("nguyen.van.a@congty.vn", "EMAIL"), ("091 234 56 78", "PHONE"), ("203.0.113.7", "IP_ADDRESS")]),
-        ("en", "Ping 8.8.8.8 or 2001:4860:4860::8888; follow @jane_doe; call (202) 555-0143.",
-         [("8.8.8.8", "IP_ADDRESS"), ("2001:4860:4860::8888", "IP_ADDRESS"), ("@jane_doe", "USER"),
-          ("(202) 555-0143", "PHONE")]),
+        (
+            "zhs",
+            "请联系 zhang.wei@example.cn 或致电 +86 138 0013 8000",
+            [("zhang.wei@example.cn", "EMAIL"), ("+86 138 0013 8000", "PHONE")],
+        ),
+        (
+            "zhs",
+            "请联系zhang.wei@example.cn或致电13800138000，身份证号11010519491231002X。",
+            [("zhang.wei@example.cn", "EMAIL"), ("13800138000", "PHONE"), ("11010519491231002X", "NATIONAL_ID")],
+        ),
+        (
+            "ar",
+            "للتواصل: ahmed.ali@example.com شكراً، أو اتصل على +20 10 12345678",
+            [("ahmed.ali@example.com", "EMAIL"), ("+20 10 12345678", "PHONE")],
+        ),
+        (
+            "hi",
+            "कृपया +91 98765 43210 पर कॉल करें। मेरा आधार 2341 2341 2346 है।",
+            [("+91 98765 43210", "PHONE"), ("2341 2341 2346", "NATIONAL_ID")],
+        ),
+        (
+            "fi",
+            "Soita numeroon 040 123 4567 tai +358 40 1234567. Henkilötunnus 131052-308T.",
+            [("040 123 4567", "PHONE"), ("+358 40 1234567", "PHONE"), ("131052-308T", "NATIONAL_ID")],
+        ),
+        (
+            "fr",
+            "Appelez le 06.12.34.56.78, NIR 2 95 10 99 126 111 93, IBAN FR14 2004 1010 0505 0001 3M02 606 BIC BNPAFRPP.",
+            [
+                ("06.12.34.56.78", "PHONE"),
+                ("2 95 10 99 126 111 93", "NATIONAL_ID"),
+                ("FR14 2004 1010 0505 0001 3M02 606", "IBAN"),
+            ],
+        ),
+        (
+            "es",
+            "DNI 12345678Z, NIE X1234567L, teléfono 612 34 56 78, tarjeta 4539 1488 0343 6467.",
+            [
+                ("12345678Z", "NATIONAL_ID"),
+                ("X1234567L", "NATIONAL_ID"),
+                ("612 34 56 78", "PHONE"),
+                ("4539 1488 0343 6467", "CREDIT_CARD"),
+            ],
+        ),
+        (
+            "pt",
+            "CPF 390.533.447-05, NIF 501964843, telefone (11) 91234-5678, email joão@x.com.br não.",
+            [("390.533.447-05", "NATIONAL_ID"), ("501964843", "NATIONAL_ID"), ("(11) 91234-5678", "PHONE")],
+        ),
+        (
+            "sw",
+            "Piga simu 0712 345 678 au +254 712 345678, barua pepe juma@mfano.co.ke",
+            [("0712 345 678", "PHONE"), ("+254 712 345678", "PHONE"), ("juma@mfano.co.ke", "EMAIL")],
+        ),
+        (
+            "vi",
+            "Liên hệ nguyen.van.a@congty.vn hoặc gọi 091 234 56 78, máy chủ 203.0.113.7.",
+            [("nguyen.van.a@congty.vn", "EMAIL"), ("091 234 56 78", "PHONE"), ("203.0.113.7", "IP_ADDRESS")],
+        ),
+        (
+            "en",
+            "Ping 8.8.8.8 or 2001:4860:4860::8888; follow @jane_doe; call (202) 555-0143.",
+            [
+                ("8.8.8.8", "IP_ADDRESS"),
+                ("2001:4860:4860::8888", "IP_ADDRESS"),
+                ("@jane_doe", "USER"),
+                ("(202) 555-0143", "PHONE"),
+            ],
+        ),
     ],
 )
 def test_multilingual_positives(lang, text, expected):
@@ -85,6 +130,7 @@ def test_categories_subset_and_roots_set():
 
 # ------------------------------------------------------------------ per-category hard cases
 
+
 def test_email():
     assert found("x user.name+tag@sub.example.co.uk y") == [("user.name+tag@sub.example.co.uk", "EMAIL")]
     assert cats("ends a.b@example.com.") == ["EMAIL"]
@@ -96,8 +142,20 @@ def test_ip_address():
     assert cats("Server 192.168.1.1 and 8.8.8.8") == ["IP_ADDRESS", "IP_ADDRESS"]
     assert found("at ::ffff:192.0.2.128 now") == [("::ffff:192.0.2.128", "IP_ADDRESS")]
     assert cats("public 8.8.8.8 private 10.0.0.1 loop 127.0.0.1", private=False) == ["IP_ADDRESS"]
-    for neg in ["v2.10.3.1", "version 2.10.3.1", "Version: 1.2.3.4", "256.1.1.1", "1.2.3", "1.2.3.4.5",
-                "01.02.03.04", "std::vector", "12:30:45", "00:1a:2b:3c:4d:5e", "::1", "a::b"]:
+    for neg in [
+        "v2.10.3.1",
+        "version 2.10.3.1",
+        "Version: 1.2.3.4",
+        "256.1.1.1",
+        "1.2.3",
+        "1.2.3.4.5",
+        "01.02.03.04",
+        "std::vector",
+        "12:30:45",
+        "00:1a:2b:3c:4d:5e",
+        "::1",
+        "a::b",
+    ]:
         assert "IP_ADDRESS" not in cats(neg), neg
 
 
@@ -105,20 +163,29 @@ def test_phone():
     assert cats("Tel: +44 20 7946 0958", None) == ["PHONE"]  # international: any region
     assert cats("Tel: 020 7946 0958", None) == []  # national format needs a language region
     assert cats("Puhelin 09 1234 5678", "fi") == ["PHONE"]
-    for neg, lang in [("1998-2004", "en"), ("2024-01-15", "en"), ("15/01/2024", "fr"),
-                      ("Dates 2024-01-15 15/01/2024", "en"), ("price $1,234,567", "en"),
-                      ("ISBN 978-3-16-148410-0", "en"), ("we counted 1234567 birds", "en"),
-                      ("1 2 3 4 5 6 7 8 9", "en"), ("0000000000", "fr")]:
+    for neg, lang in [
+        ("1998-2004", "en"),
+        ("2024-01-15", "en"),
+        ("15/01/2024", "fr"),
+        ("Dates 2024-01-15 15/01/2024", "en"),
+        ("price $1,234,567", "en"),
+        ("ISBN 978-3-16-148410-0", "en"),
+        ("we counted 1234567 birds", "en"),
+        ("1 2 3 4 5 6 7 8 9", "en"),
+        ("0000000000", "fr"),
+    ]:
         assert "PHONE" not in cats(neg, lang), neg
 
 
 def test_credit_card():
     assert found("card 4539-1488-0343-6467 ok") == [("4539-1488-0343-6467", "CREDIT_CARD")]
     assert cats("amex 378282246310005") == ["CREDIT_CARD"]
-    for neg in ["4539 1488 0343 6468",  # Luhn fails
-                "9999 9999 9999 9995",  # unknown IIN
-                "4539 1488-0343 6467",  # mixed separators
-                "12345678901234567890123"]:  # too long
+    for neg in [
+        "4539 1488 0343 6468",  # Luhn fails
+        "9999 9999 9999 9995",  # unknown IIN
+        "4539 1488-0343 6467",  # mixed separators
+        "12345678901234567890123",
+    ]:  # too long
         assert "CREDIT_CARD" not in cats(neg), neg
 
 
@@ -167,18 +234,36 @@ def test_key():
     out, counts = redact(f"key:\n{pem}\nbye", find_pii(f"key:\n{pem}\nbye"))
     assert out == "key:\nPI:KEY\nbye" and counts == {"KEY": 1}
     # low entropy / no digits / too short / not assigned
-    for neg in ['password = "correcthorsebatterystaple"', "token: aaaaaaaaaaaaaaaaaaaaaaaa1",
-                "secret=abc123", "AbC9dEf8GhI7jKl6MnO5pQr4 is just text", "-----BEGIN PUBLIC KEY-----"]:
+    for neg in [
+        'password = "correcthorsebatterystaple"',
+        "token: aaaaaaaaaaaaaaaaaaaaaaaa1",
+        "secret=abc123",
+        "AbC9dEf8GhI7jKl6MnO5pQr4 is just text",
+        "-----BEGIN PUBLIC KEY-----",
+    ]:
         assert "KEY" not in cats(neg), neg
 
 
 def test_region_table():
-    for lang, region in {"fi": "FI", "fr": "FR", "sw": "KE", "hi": "IN", "yo": "NG", "zhs": "CN",
-                         "vi": "VN", "id": "ID", "en": "US", "es": "ES", "pt": "BR", "ar": "EG"}.items():
+    for lang, region in {
+        "fi": "FI",
+        "fr": "FR",
+        "sw": "KE",
+        "hi": "IN",
+        "yo": "NG",
+        "zhs": "CN",
+        "vi": "VN",
+        "id": "ID",
+        "en": "US",
+        "es": "ES",
+        "pt": "BR",
+        "ar": "EG",
+    }.items():
         assert REGION_BY_LANG[lang] == region
 
 
 # ------------------------------------------------------------------ PII-free prose is untouched
+
 
 @pytest.mark.parametrize("lang", ["en", "fr", "fi", "sw", "ar", "hi", "zhs", "vi", "es", "pt", "id", "yo"])
 def test_pii_free_prose_unchanged(lang):
@@ -189,14 +274,17 @@ def test_pii_free_prose_unchanged(lang):
 
 
 def test_hard_negative_numbers_in_prose():
-    text = ("Between 1998-2004 and on 2024-01-15 (15/01/2024) the team of 1234567 members shipped "
-            "v2.10.3.1, then version 3.0.0.1, ISBN 978-3-16-148410-0, priced €1.234.567 or $ 19,999.99; "
-            "see pages 100-200, chapter 1.2.3, and table 12345678.")
+    text = (
+        "Between 1998-2004 and on 2024-01-15 (15/01/2024) the team of 1234567 members shipped "
+        "v2.10.3.1, then version 3.0.0.1, ISBN 978-3-16-148410-0, priced €1.234.567 or $ 19,999.99; "
+        "see pages 100-200, chapter 1.2.3, and table 12345678."
+    )
     assert find_pii(text, "en") == []
     assert find_pii(text, "fr") == []
 
 
 # ------------------------------------------------------------------ adversarial inputs: fast
+
 
 def _mixed_doc() -> str:
     prose = " ".join(s for lang in ("en", "ar", "hi", "zhs", "fi", "vi") for s in topic_sentences(lang))

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("faker")
 
-from benchmarks.pii import generate, score  # noqa: E402
+from benchmarks.pii import generate, score
 
 RECALL = {"EMAIL": 0.95, "IP_ADDRESS": 0.95, "CREDIT_CARD": 0.95, "IBAN": 0.95, "PHONE": 0.90}
 
@@ -27,7 +27,7 @@ def test_precision_and_recall_per_category():
 
 
 def test_pii_free_generated_documents_are_untouched():
-    from filters.pii import find_pii
+    from rootstock.filters.pii import find_pii
 
     for lang, text, gold in generate(per_locale=12, seed=5):
         if not gold:

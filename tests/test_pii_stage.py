@@ -8,15 +8,17 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.config import load_config
-from pipeline.run import run
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
 from tests.conftest import entry, write_catalog, write_config
 
 EMAIL = "kirjoita.meille@example.fi"
 PHONE = "+358 40 123 4567"
 CARD = "4111 1111 1111 1111"
-PROSE = ("Kylän kirjasto on avoinna tiistaisin ja torstaisin, ja lukupiiri kokoontuu joka kuun ensimmäisenä "
-         "maanantaina keskustelemaan uusista kirjoista.")
+PROSE = (
+    "Kylän kirjasto on avoinna tiistaisin ja torstaisin, ja lukupiiri kokoontuu joka kuun ensimmäisenä "
+    "maanantaina keskustelemaan uusista kirjoista."
+)
 
 
 def _rows(path: Path, kind: str) -> dict[tuple[str, str], dict]:
@@ -40,15 +42,22 @@ def test_policies_counts_and_no_value_left_anywhere(tmp_path: Path):
     catalog = write_catalog(
         tmp_path / "catalog",
         *[
-            entry(name, {**parquet, "paths": [f"../data/{name}.parquet"]}, languages=["fi"],
-                  pii={"likelihood": "very_likely", "policy": policy})
+            entry(
+                name,
+                {**parquet, "paths": [f"../data/{name}.parquet"]},
+                languages=["fi"],
+                pii={"likelihood": "very_likely", "policy": policy},
+            )
             for name, policy in (("redacting", "redact"), ("dropping", "drop"), ("keeping", "keep"))
         ],
     )
-    stages = {"quality": {"enabled": True, "thresholds": {"fi": {"number_words_min_cutoff": 5}}},
-              "pii": {"enabled": True, "categories": {"CREDIT_CARD": "drop"}}}
-    manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages,
-                                            keep_rejected="all")))
+    stages = {
+        "quality": {"enabled": True, "thresholds": {"fi": {"number_words_min_cutoff": 5}}},
+        "pii": {"enabled": True, "categories": {"CREDIT_CARD": "drop"}},
+    }
+    manifest = run(
+        load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all"))
+    )
     out = tmp_path / "out"
     redacting = {doc_id: r for (source, doc_id), r in _rows(out, "data").items() if source == "redacting"}
     contact = redacting["contact"]
@@ -61,7 +70,7 @@ def test_policies_counts_and_no_value_left_anywhere(tmp_path: Path):
     for row in _rows(out, "data").values():
         kept_by_source.setdefault(row["source"], set()).add(row["source_doc_id"])
     assert "contact" not in kept_by_source.get("dropping", set())
-    keeping = [r for r in pq.read_table(next(out.glob("data/fi/keeping/*.parquet"))).to_pylist()]
+    keeping = list(pq.read_table(next(out.glob("data/fi/keeping/*.parquet"))).to_pylist())
     assert any(EMAIL in r["text"] for r in keeping)  # policy keep: the source's text is untouched
     # Nothing with a value left in the rejected set or the manifest (keep-policy sources aside).
     for path in out.glob("rejected/**/*.parquet"):

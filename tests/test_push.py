@@ -11,8 +11,8 @@ import pytest
 from huggingface_hub import constants
 from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 
-from pipeline.cli import main
-from pipeline.push import PushError, push
+from rootstock.pipeline.cli import main
+from rootstock.pipeline.release.push import PushError, push
 from tests.conftest import DEMO_CONFIG, run_cli
 from tests.hub_server import HubServer
 
@@ -74,7 +74,10 @@ def test_push_publishes_shards_manifest_and_card_in_one_commit(demo_release: Pat
     assert hub.files(REPO_ID, "main") == {}  # --revision: main untouched
     [commit] = repo.commits
     assert commit["revision"] == "v1" and commit["oid"] == repo.branches["v1"] == report["commit_oid"]
-    assert commit["summary"] == f"rootstock release rootstock-demo: {len(shards)} shards, {manifest(demo_release)['totals']['docs_out']} documents"
+    assert (
+        commit["summary"]
+        == f"rootstock release rootstock-demo: {len(shards)} shards, {manifest(demo_release)['totals']['docs_out']} documents"
+    )
     assert report["commit_url"].endswith(f"/datasets/{REPO_ID}/commit/{commit['oid']}")
     assert report["bytes"] == sum(map(len, published(demo_release).values()))
     assert not report["warnings"]
@@ -106,7 +109,10 @@ def test_interrupted_push_says_what_failed_and_resumes(demo_release: Path, hub, 
 
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert f"push to datasets/{REPO_ID}@main failed while uploading {victim['path']}: HTTP 403 (Request has expired)" in err
+    assert (
+        f"push to datasets/{REPO_ID}@main failed while uploading {victim['path']}: HTTP 403 (Request has expired)"
+        in err
+    )
     assert "of 38 files" in err and "Re-run the same command to resume" in err
     repo = hub.repos[REPO_ID]
     assert repo.commits == [] and victim["sha256"] not in repo.lfs
@@ -127,7 +133,10 @@ def test_interrupted_push_says_what_failed_and_resumes(demo_release: Path, hub, 
 def test_rejected_and_artifacts_are_published_only_on_request(demo_release: Path, hub):
     report = push(str(demo_release), REPO_ID, endpoint=hub.url, token=TOKEN)
     listed = manifest(demo_release)
-    assert report["excluded"] == {"rejected_shards": len(listed["rejected_shards"]), "artifacts": len(listed["artifacts"])}
+    assert report["excluded"] == {
+        "rejected_shards": len(listed["rejected_shards"]),
+        "artifacts": len(listed["artifacts"]),
+    }
     assert listed["rejected_shards"] and not any(p.startswith(("rejected/", "dedup/")) for p in hub.files(REPO_ID))
 
     push(str(demo_release), REPO_ID, endpoint=hub.url, token=TOKEN, include_rejected=True)
@@ -192,4 +201,3 @@ def test_bad_token_is_a_clear_error(demo_release: Path, hub):
         push(str(demo_release), REPO_ID, endpoint=hub.url, token="hf_wrong")
     assert "failed while preparing the repo: HTTP 401" in str(err.value) and "HF_TOKEN" in str(err.value)
     assert REPO_ID not in hub.repos
-

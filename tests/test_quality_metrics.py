@@ -13,11 +13,9 @@ from fractions import Fraction
 
 import pytest
 
-from tests.timing import LINEAR_BOUND, growth
-
-from catalog.registry import load_registry
-from filters import quality, wordlists
-from filters.quality import (
+from rootstock.catalog.registry import load_registry
+from rootstock.filters import quality, wordlists
+from rootstock.filters.quality import (
     FILTERS,
     Thresholds,
     character_repetition_ratio,
@@ -32,7 +30,8 @@ from filters.quality import (
     thresholds_for,
     word_repetition_ratio,
 )
-from filters.words import split_words
+from rootstock.filters.words import split_words
+from tests.timing import LINEAR_BOUND, growth
 
 
 def approx(fraction: Fraction | float):
@@ -84,7 +83,7 @@ def test_char_repetition_shorter_than_n():
 
 def test_word_repetition_lists():
     # English a b c a b d, n=2: ab bc ca ab bd → ab twice (2 of 5 bigrams are repeats) → 2/5.
-    assert word_repetition_ratio("a b c a b d".split(), 2) == approx(Fraction(2, 5))
+    assert word_repetition_ratio(["a", "b", "c", "a", "b", "d"], 2) == approx(Fraction(2, 5))
     # Fewer words than n: no n-gram → 0.
     assert word_repetition_ratio(["only", "four", "words", "here"], 5) == 0.0
     assert word_repetition_ratio([], 5) == 0.0
@@ -276,7 +275,7 @@ def test_first_failure_follows_roots_order():
         lang_id_score=0.1,
         perplexity=1e9,
     )
-    keys = [k for k in quality.METRICS]
+    keys = list(quality.METRICS)
     # Fix the failures one at a time from the front: the reported filter walks the ROOTS order.
     for i, name in enumerate(FILTERS):
         assert first_failure(everything_bad, th) == name
@@ -356,7 +355,9 @@ def test_thresholds_other_rows():
     assert quality.roots_row("sw") == "default" and quality.roots_row("fi") == "default"
     assert (sw.number_words_min_cutoff, sw.perplexity_max_cutoff, sw.cond_remove_long_words) == (10, 10_000, False)
     # Undetermined language ("und"): ROOTS's default row, no word lists, regex word splitting.
-    assert thresholds_for("und") == dataclasses.replace(sw, tokenization=False) and quality.roots_row("und") == "default"
+    assert (
+        thresholds_for("und") == dataclasses.replace(sw, tokenization=False) and quality.roots_row("und") == "default"
+    )
     und = compute_metrics("the cat and the hat", "und")
     assert und["number_of_words"] == 5 and und["stopwords_ratio"] is None and und["flagged_words_ratio"] is None
     # Aliases resolve through the registry.
@@ -366,8 +367,9 @@ def test_thresholds_other_rows():
 
 
 def test_threshold_overrides():
-    th = thresholds_for("fr", {"stopwords_min_cutoff": 0.2, "perplexity_max_cutoff": None,
-                               "words_augmentation_group_sizes": [2, 3]})
+    th = thresholds_for(
+        "fr", {"stopwords_min_cutoff": 0.2, "perplexity_max_cutoff": None, "words_augmentation_group_sizes": [2, 3]}
+    )
     assert th.stopwords_min_cutoff == 0.2 and th.perplexity_max_cutoff is None
     assert th.words_augmentation_group_sizes == (2, 3)
     assert thresholds_for("fr").stopwords_min_cutoff == 0.27  # the cached row is untouched
@@ -496,6 +498,8 @@ def test_metrics_grow_linearly(metric):
 
 def test_chinese_metrics_grow_linearly():
     zh = thresholds_for("zhs")
-    for name, make in {"Chinese prose": lambda n: ("我们在北京大学学习自然语言处理，" * (n // 16 + 1))[:n],
-                       "random Han": lambda n: _RANDOM_HAN[:n]}.items():
+    for name, make in {
+        "Chinese prose": lambda n: ("我们在北京大学学习自然语言处理，" * (n // 16 + 1))[:n],
+        "random Han": lambda n: _RANDOM_HAN[:n],
+    }.items():
         assert growth(lambda t: compute_metrics(t, "zhs", th=zh), make, 2_000) < LINEAR_BOUND, name

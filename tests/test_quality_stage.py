@@ -9,10 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from sample_texts import topic_sentences
 
-from catalog.sample_texts import topic_sentences
-from pipeline.config import ConfigError, load_config
-from pipeline.run import run
+from rootstock.errors import ConfigError
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
 from tests.conftest import entry, run_cli, write_catalog, write_config
 
 FILL = {"town": "Valrive", "person": "Nadia", "n": "12", "big": "300", "year": "1998", "price": "4"}
@@ -29,10 +30,24 @@ def document(lang: str, start: int, count: int = 8) -> str:
 
 
 CODE_OK = "\n".join(
-    ["import math", "", "", "def area(radius: float) -> float:", '    """Area of a circle of the given radius."""',
-     "    return math.pi * radius ** 2", "", "", "def circumference(radius: float) -> float:",
-     "    return 2 * math.pi * radius", "", "", "if __name__ == '__main__':",
-     "    for r in (1, 2, 3):", "        print(r, area(r), circumference(r))", ""]
+    [
+        "import math",
+        "",
+        "",
+        "def area(radius: float) -> float:",
+        '    """Area of a circle of the given radius."""',
+        "    return math.pi * radius ** 2",
+        "",
+        "",
+        "def circumference(radius: float) -> float:",
+        "    return 2 * math.pi * radius",
+        "",
+        "",
+        "if __name__ == '__main__':",
+        "    for r in (1, 2, 3):",
+        "        print(r, area(r), circumference(r))",
+        "",
+    ]
 )
 CODE_MINIFIED = "var a=" + ",".join(f"b{i}:{i}" for i in range(600)) + ";\n"
 
@@ -49,10 +64,14 @@ def release(tmp_path_factory):
         {"id": "spam", "text": "achetez maintenant pas cher promo " * 40},
     ]
     pq.write_table(pa.Table.from_pylist(french), data / "fr.parquet")
-    pq.write_table(pa.Table.from_pylist([{"id": f"zh{i}", "text": document("zhs", i * 5)} for i in range(2)]), data / "zh.parquet")
+    pq.write_table(
+        pa.Table.from_pylist([{"id": f"zh{i}", "text": document("zhs", i * 5)} for i in range(2)]), data / "zh.parquet"
+    )
     pq.write_table(pa.Table.from_pylist([{"id": "yo1", "text": document("yo", 0)}]), data / "yo.parquet")
-    for repo, licence in (("mitrepo", "MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy"),
-                          ("gplrepo", "GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n")):
+    for repo, licence in (
+        ("mitrepo", "MIT License\n\nPermission is hereby granted, free of charge, to any person obtaining a copy"),
+        ("gplrepo", "GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n"),
+    ):
         (data / "code" / repo / ".git").mkdir(parents=True)  # each is a checkout with its own licence
         (data / "code" / repo / "LICENSE").write_text(licence)
         (data / "code" / repo / "geometry.py").write_text(CODE_OK)
@@ -65,9 +84,16 @@ def release(tmp_path_factory):
         entry("yoruba", {**parquet, "paths": ["../data/yo.parquet"]}, languages=["yo"]),
         entry(
             "code",
-            {"kind": "code_tree", "paths": ["../data/code"], "text_field": "content", "id_field": "id",
-             "lang_field": "language", "license_field": "license"},
-            languages=["python", "javascript"], license={"id": "other", "text": "per repository"},
+            {
+                "kind": "code_tree",
+                "paths": ["../data/code"],
+                "text_field": "content",
+                "id_field": "id",
+                "lang_field": "language",
+                "license_field": "license",
+            },
+            languages=["python", "javascript"],
+            license={"id": "other", "text": "per repository"},
         ),
     )
     stages = {
@@ -125,9 +151,11 @@ def test_manifest_reports_disabled_checks_per_language(release):
     assert languages["fr"]["roots_row"] == "fr" and "stopwords" not in languages["fr"]["disabled_checks"]
     assert languages["fi"]["roots_row"] == "default"
     assert "perplexity" in languages["fr"]["disabled_checks"]  # no KenLM model configured
-    for lang, info in languages.items():
+    for info in languages.values():
         if "stopwords" in info["disabled_checks"]:
-            assert "stopwords" not in info["wordlists"] or not info["wordlists"]["stopwords"].startswith("stopwordsiso:en")
+            assert "stopwords" not in info["wordlists"] or not info["wordlists"]["stopwords"].startswith(
+                "stopwordsiso:en"
+            )
 
 
 def test_refilter_readmits_without_recomputing(release, tmp_path: Path):
@@ -162,7 +190,7 @@ def test_bad_threshold_keys_fail_before_work(tmp_path: Path):
 def test_perplexity_filter_through_the_stage(tmp_path: Path):
     """KenLM + SentencePiece models from the config are loaded by the workers and applied."""
     pytest.importorskip("kenlm")
-    from filters.perplexity import PerplexityModel
+    from rootstock.filters.perplexity import PerplexityModel
     from tests.test_perplexity import train_sentencepiece, write_arpa
 
     sp = train_sentencepiece(tmp_path / "tiny.model")
@@ -171,15 +199,30 @@ def test_perplexity_filter_through_the_stage(tmp_path: Path):
     data.mkdir(parents=True)
     docs = [{"id": "likely", "text": "ab ab ab ab\nab ab"}, {"id": "unlikely", "text": "cd dc cd\nbad cab"}]
     pq.write_table(pa.Table.from_pylist(docs), data / "x.parquet")
-    catalog = write_catalog(tmp_path / "catalog", entry("tiny", {"kind": "parquet", "paths": ["../data/x.parquet"], "id_field": "id"}))
+    catalog = write_catalog(
+        tmp_path / "catalog", entry("tiny", {"kind": "parquet", "paths": ["../data/x.parquet"], "id_field": "id"})
+    )
     model = PerplexityModel(str(sp), str(arpa))
     likely, unlikely = model.perplexity(docs[0]["text"]), model.perplexity(docs[1]["text"])
     assert likely < unlikely
-    off = {key: None for key in ("number_words_min_cutoff", "character_repetition_max_cutoff", "word_repetition_max_cutoff",
-                                  "special_characters_max_cutoff", "stopwords_min_cutoff", "flagged_words_max_cutoff")}
-    stages = {"quality": {"enabled": True, "modify_documents": False,
-                          "thresholds": {"en": {**off, "perplexity_max_cutoff": (likely + unlikely) / 2}},
-                          "perplexity": {"en": {"sentencepiece": str(sp), "kenlm": str(arpa)}}}}
+    off = dict.fromkeys(
+        (
+            "number_words_min_cutoff",
+            "character_repetition_max_cutoff",
+            "word_repetition_max_cutoff",
+            "special_characters_max_cutoff",
+            "stopwords_min_cutoff",
+            "flagged_words_max_cutoff",
+        )
+    )
+    stages = {
+        "quality": {
+            "enabled": True,
+            "modify_documents": False,
+            "thresholds": {"en": {**off, "perplexity_max_cutoff": (likely + unlikely) / 2}},
+            "perplexity": {"en": {"sentencepiece": str(sp), "kenlm": str(arpa)}},
+        }
+    }
     run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all")))
     kept, rejected = _rows(tmp_path / "out", "data"), _rows(tmp_path / "out", "rejected")
     assert kept[("tiny", "likely")]["quality"]["perplexity"] == likely

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-import pipeline.run
-from pipeline.config import ConfigError, load_config
-from pipeline.release import ReleaseExistsError
-from pipeline.run import run
+import rootstock.pipeline.jobs.curate as curate
+from rootstock.errors import ConfigError, InputError, ReleaseExistsError
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
 from tests.conftest import CLI, REPO, entry, run_cli, shard_digests, write_catalog, write_config
 
 
@@ -33,7 +33,7 @@ def test_failure_after_shards_are_written_leaves_nothing(tmp_path: Path, monkeyp
     def explode(**_):
         raise RuntimeError("disk full while writing the manifest")
 
-    monkeypatch.setattr(pipeline.run, "build_manifest", explode)
+    monkeypatch.setattr(curate, "build_manifest", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         run(config)
     assert not (tmp_path / "out").exists()
@@ -51,7 +51,7 @@ def test_existing_release_is_kept_unless_overwrite_and_survives_a_failed_overwri
     # A failing re-run with --overwrite must not touch the published release.
     broken = tmp_path / "broken"
     config = load_config(write_config(tmp_path / "broken.yaml", _catalog(broken, bad_line=True), tmp_path / "out"))
-    with pytest.raises(Exception, match="rootstock input error"):
+    with pytest.raises(InputError, match=r"data/docs.jsonl: line 101: invalid JSON"):
         run(config, overwrite=True)
     assert (tmp_path / "out" / "manifest.json").read_bytes() == before
     assert shard_digests(tmp_path / "out") == digests

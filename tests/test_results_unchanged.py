@@ -22,33 +22,60 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden" / "benchmark_fingerprint.json"
 DOCS, SEED = 1200, 7
-FIELDS = ("lang", "lang_score", "lang_check", "quality", "code_metrics", "dup_cluster_id", "dup_cluster_size",
-          "dup_survivor_id", "pii_counts", "drop_stage", "drop_reason")
+FIELDS = (
+    "lang",
+    "lang_score",
+    "lang_check",
+    "quality",
+    "code_metrics",
+    "dup_cluster_id",
+    "dup_cluster_size",
+    "dup_survivor_id",
+    "pii_counts",
+    "drop_stage",
+    "drop_reason",
+)
 
 
 def build_release(root: Path, beam_args: list[str] | None = None, **dedup) -> Path:
     sys.path.insert(0, str(REPO))
     from benchmarks import corpus
-    from pipeline.config import load_config
-    from pipeline.run import run
+    from rootstock.pipeline.config import load_config
+    from rootstock.pipeline.jobs.curate import run
     from tests.conftest import entry, write_catalog
 
     data = root / "corpus"
     if not data.exists():
         corpus.write_corpus(data, DOCS, files=4, seed=SEED)
-    catalog = write_catalog(root / "catalog", entry(
-        "bench", {"kind": "jsonl", "paths": [str(data / "*.jsonl.gz")], "id_field": "id", "url_field": "url"},
-        languages=[], pii={"likelihood": "somewhat_likely", "policy": "redact"},
-    ))
+    catalog = write_catalog(
+        root / "catalog",
+        entry(
+            "bench",
+            {"kind": "jsonl", "paths": [str(data / "*.jsonl.gz")], "id_field": "id", "url_field": "url"},
+            languages=[],
+            pii={"likelihood": "somewhat_likely", "policy": "redact"},
+        ),
+    )
     name = "release-" + hashlib.sha256(json.dumps([beam_args, dedup], sort_keys=True).encode()).hexdigest()[:8]
     if (root / name / "manifest.json").exists():
         return root / name
     config = root / f"{name}.yaml"
-    config.write_text(yaml.safe_dump({
-        "release": "fingerprint", "catalog": str(catalog), "output": str(root / name), "keep_rejected": "all",
-        "stages": {"langid": {"enabled": True}, "quality": {"enabled": True},
-                   "dedup": {"enabled": True, **dedup}, "pii": {"enabled": True}},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "release": "fingerprint",
+                "catalog": str(catalog),
+                "output": str(root / name),
+                "keep_rejected": "all",
+                "stages": {
+                    "langid": {"enabled": True},
+                    "quality": {"enabled": True},
+                    "dedup": {"enabled": True, **dedup},
+                    "pii": {"enabled": True},
+                },
+            }
+        )
+    )
     run(load_config(config), beam_args)
     return root / name
 
@@ -60,7 +87,9 @@ def fingerprint(release: Path) -> dict[str, str]:
             for row in pq.read_table(path).to_pylist():
                 record = {k: row.get(k) for k in FIELDS}
                 record["text_sha256"] = hashlib.sha256(row["text"].encode()).hexdigest()
-                out[row["id"]] = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:16]
+                out[row["id"]] = hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[
+                    :16
+                ]
     return dict(sorted(out.items()))
 
 
@@ -95,6 +124,8 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         prints = fingerprint(build_release(Path(tmp)))
     GOLDEN.parent.mkdir(exist_ok=True)
-    GOLDEN.write_text(json.dumps({"documents": len(prints), "corpus": {"docs": DOCS, "seed": SEED},
-                                  "fingerprints": prints}, indent=0) + "\n")
+    GOLDEN.write_text(
+        json.dumps({"documents": len(prints), "corpus": {"docs": DOCS, "seed": SEED}, "fingerprints": prints}, indent=0)
+        + "\n"
+    )
     print(f"wrote {GOLDEN}: {len(prints)} documents")

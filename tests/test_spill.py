@@ -11,29 +11,34 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.release import WORK_DIR
-from pipeline.run import pipeline_options
-from pipeline.spill import SpillFile, read_batch, spill_enabled, through_files
+from rootstock.pipeline.beam.options import pipeline_options
+from rootstock.pipeline.beam.spill import SpillFile, read_batch, spill_enabled, through_files
 
 
 def _docs(n: int) -> list[dict]:
     return [
-        {"id": f"d{i:05d}", "text": "ü" * (i % 50) + "\n" * (i % 3), "lang": "fi" if i % 2 else "zhs",
-         "quality": {"words": i, "ratio": i / 7, "checks": {"stop": None}}, "url": None,
-         "retrieved_at": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc), "lang_topk": [("fi", 0.5)]}
+        {
+            "id": f"d{i:05d}",
+            "text": "ü" * (i % 50) + "\n" * (i % 3),
+            "lang": "fi" if i % 2 else "zhs",
+            "quality": {"words": i, "ratio": i / 7, "checks": {"stop": None}},
+            "url": None,
+            "retrieved_at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+            "lang_topk": [("fi", 0.5)],
+        }
         for i in range(n)
     ]
 
 
 def test_documents_cross_a_barrier_through_files_unchanged(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr("pipeline.spill.BATCH_DOCS", 100)
+    monkeypatch.setattr("rootstock.pipeline.beam.spill.BATCH_DOCS", 100)
     docs = _docs(950)
     with beam.Pipeline(options=pipeline_options(["--spill=always"])) as p:
         out = through_files(p | beam.Create(docs), str(tmp_path), "test")
         # A side input makes the step after the barrier wait, as in the dedup stage.
         total = beam.pvalue.AsSingleton(p | "N" >> beam.Create([len(docs)]))
         assert_that(out | beam.Map(lambda d, n: d if n == len(docs) else None, total), equal_to(docs))
-    batches = [pickle.loads(f.read_bytes()) for f in (tmp_path / WORK_DIR / "spill").glob("test-*/*.pkl")]
+    batches = [pickle.loads(f.read_bytes()) for f in (tmp_path / "spill").glob("test-*/*.pkl")]
     assert len(batches) >= 10 and max(map(len, batches)) <= 100
     assert sorted(d["id"] for batch in batches for d in batch) == [d["id"] for d in docs]
 
@@ -41,8 +46,14 @@ def test_documents_cross_a_barrier_through_files_unchanged(tmp_path: Path, monke
 def test_spilling_is_on_for_local_runners_only():
     assert spill_enabled(beam.Pipeline(options=pipeline_options([])))
     assert not spill_enabled(beam.Pipeline(options=pipeline_options(["--spill=never"])))
-    assert not spill_enabled(beam.Pipeline(options=PipelineOptions(["--runner=DataflowRunner"]), runner=beam.runners.DirectRunner()))
-    assert spill_enabled(beam.Pipeline(options=PipelineOptions(["--runner=SparkRunner", "--spill=always"]), runner=beam.runners.DirectRunner()))
+    assert not spill_enabled(
+        beam.Pipeline(options=PipelineOptions(["--runner=DataflowRunner"]), runner=beam.runners.DirectRunner())
+    )
+    assert spill_enabled(
+        beam.Pipeline(
+            options=PipelineOptions(["--runner=SparkRunner", "--spill=always"]), runner=beam.runners.DirectRunner()
+        )
+    )
     embedded = ["--runner=PortableRunner", "--job_endpoint=embed"]
     assert spill_enabled(beam.Pipeline(options=PipelineOptions(embedded), runner=beam.runners.DirectRunner()))
     remote = ["--runner=PortableRunner", "--job_endpoint=localhost:8099"]

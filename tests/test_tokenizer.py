@@ -14,15 +14,15 @@ import pyarrow.parquet as pq
 import pytest
 import sentencepiece as spm
 
-from filters.tokens import Tokenizer, TokenizerError
-from pipeline import tokenizer as train_cli
-from pipeline import tokens as count_cli
-from pipeline.config import load_config
-from pipeline.release import read_parquet_rows
-from pipeline.run import run
-from pipeline.tokenizer import TokenizerTrainError, plan_sample, train_tokenizer
-from pipeline.tokens import count_tokens
-from pipeline.verify import verify
+from rootstock.filters.tokens import Tokenizer, TokenizerError
+from rootstock.pipeline.cli import main as cli_main
+from rootstock.pipeline.cli import parser as cli_parser
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.count_tokens import count_tokens
+from rootstock.pipeline.jobs.curate import run
+from rootstock.pipeline.jobs.train_tokenizer import TokenizerTrainError, plan_sample, train_tokenizer
+from rootstock.pipeline.release.release import iter_rows as read_parquet_rows
+from rootstock.pipeline.release.verify import verify
 from tests.conftest import DEMO_CONFIG, entry, run_cli, write_catalog, write_config
 
 ONE_WORKER = ["--direct_num_workers=1"]
@@ -38,8 +38,9 @@ def demo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(demo: Path, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("tok") / "spm"
-    card = train_tokenizer(str(demo), out, vocab_size=2000, sample_bytes=120_000, threads=2, keep_sample=True,
-                           beam_args=ONE_WORKER)
+    card = train_tokenizer(
+        str(demo), out, vocab_size=2000, sample_bytes=120_000, threads=2, keep_sample=True, beam_args=ONE_WORKER
+    )
     return out, card
 
 
@@ -60,8 +61,13 @@ def _copy(release: Path, tmp_path: Path) -> Path:
 
 def test_model_loads_and_falls_back_to_bytes(trained):
     out, card = trained
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "sample.txt", "tokenizer.model", "tokenizer.vocab",
-                                                    "tokenizer_card.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "README.md",
+        "sample.txt",
+        "tokenizer.model",
+        "tokenizer.vocab",
+        "tokenizer_card.json",
+    ]
     sp = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
     assert sp.get_piece_size() == 2000 == card["model"]["vocab_size"]
     rare = "🦜 𠀀"  # an emoji and a CJK Extension B character: neither is in the sample
@@ -104,7 +110,7 @@ def test_shares_follow_alpha(demo, trained):
         else:
             assert row["target_bytes"] == pytest.approx(row["target_share"] * scale, abs=1)
     # Each language's sample is its lowest-ranked documents up to the target: over by less than one document.
-    largest_doc = {lang: 0 for lang in rows}
+    largest_doc = dict.fromkeys(rows, 0)
     for shard in _manifest(demo)["shards"]:
         if shard["lang"] in rows:
             sizes_ = [len(t.encode()) for t in _shard_texts(demo, shard)]
@@ -113,7 +119,9 @@ def test_shares_follow_alpha(demo, trained):
         assert row["target_bytes"] <= row["sampled_bytes"] < row["target_bytes"] + largest_doc[lang]
     # α < 1 upsamples the small languages and downsamples the large ones.
     smallest, largest = min(free, key=lambda r: r["release_bytes"]), max(free, key=lambda r: r["release_bytes"])
-    assert smallest["target_share"] > smallest["natural_share"] and smallest["sampled_share"] > smallest["natural_share"]
+    assert (
+        smallest["target_share"] > smallest["natural_share"] and smallest["sampled_share"] > smallest["natural_share"]
+    )
     assert largest["target_share"] < largest["natural_share"] and largest["sampled_share"] < largest["natural_share"]
 
 
@@ -128,7 +136,9 @@ def test_plan_sample_formula():
     plan = plan_sample(sizes, 0.3, 40_000)
     assert plan["tiny"]["capped"] and plan["tiny"]["target_bytes"] == 100
     assert sum(p["target_bytes"] for p in plan.values()) == 40_000 and not plan["mid"]["capped"]
-    assert plan["mid"]["target_bytes"] / plan["big"]["target_bytes"] == pytest.approx((10_000 / 1_000_000) ** 0.3, rel=1e-3)
+    assert plan["mid"]["target_bytes"] / plan["big"]["target_bytes"] == pytest.approx(
+        (10_000 / 1_000_000) ** 0.3, rel=1e-3
+    )
 
 
 @pytest.fixture(scope="module")
@@ -136,13 +146,20 @@ def duplicated(tmp_path_factory) -> tuple[Path, list[str]]:
     """A release whose duplicate lines are known: boilerplate in every document, in two languages."""
     root = tmp_path_factory.mktemp("dups")
     (root / "catalog" / "data").mkdir(parents=True)
-    en = [f"Story {i}: the harbour town of Kestrel counts {i} boats today.\nSubscribe to our newsletter.\n\nAll rights reserved."
-          for i in range(20)]
+    en = [
+        f"Story {i}: the harbour town of Kestrel counts {i} boats today.\nSubscribe to our newsletter.\n\nAll rights reserved."
+        for i in range(20)
+    ]
     en[0] += "\nStory 0: the harbour town of Kestrel counts 0 boats today."  # repeated inside one document
-    fi = [f"Tarina {i}: satamassa on {i} venettä.\nAll rights reserved.\n  Subscribe to our newsletter.  " for i in range(20)]
+    fi = [
+        f"Tarina {i}: satamassa on {i} venettä.\nAll rights reserved.\n  Subscribe to our newsletter.  "
+        for i in range(20)
+    ]
     for name, texts in (("en", en), ("fi", fi)):
-        pq.write_table(pa.Table.from_pylist([{"id": f"{name}{i}", "text": t} for i, t in enumerate(texts)]),
-                       root / "catalog" / "data" / f"{name}.parquet")
+        pq.write_table(
+            pa.Table.from_pylist([{"id": f"{name}{i}", "text": t} for i, t in enumerate(texts)]),
+            root / "catalog" / "data" / f"{name}.parquet",
+        )
     catalog = write_catalog(
         root / "catalog",
         entry("news_en", {"kind": "parquet", "paths": ["../data/en.parquet"], "id_field": "id"}, languages=["en"]),
@@ -154,7 +171,9 @@ def duplicated(tmp_path_factory) -> tuple[Path, list[str]]:
 
 def test_duplicate_lines_are_removed(duplicated, tmp_path):
     release, texts = duplicated
-    card = train_tokenizer(str(release), tmp_path / "tok", vocab_size=300, threads=1, keep_sample=True, beam_args=ONE_WORKER)
+    card = train_tokenizer(
+        str(release), tmp_path / "tok", vocab_size=300, threads=1, keep_sample=True, beam_args=ONE_WORKER
+    )
     lines = [line.strip() for text in texts for line in text.split("\n") if line.strip()]
     assert len(lines) == 121 and len(set(lines)) == 42  # 79 duplicates, 2 of them inside one document
     assert card["dedup"] == {**card["dedup"], "lines_in": 121, "duplicate_lines_removed": 79, "lines_out": 42}
@@ -176,22 +195,35 @@ def test_vocab_too_large_is_explained(duplicated, tmp_path, capsys):
     assert not (tmp_path / "a" / "sample.txt").exists()  # not kept unless asked
     # the same through the CLI surface: exit 2, one line on stderr
     parser = _parser()
-    args, extra = parser.parse_known_args(["tokenizer", "train", str(release), "--vocab-size", "5000", "--output",
-                                           str(tmp_path / "c"), "--threads", "1", *ONE_WORKER])
+    argv = [
+        "tokenizer",
+        "train",
+        str(release),
+        "--vocab-size",
+        "5000",
+        "--output",
+        str(tmp_path / "c"),
+        "--threads",
+        "1",
+        *ONE_WORKER,
+    ]
+    args, extra = parser.parse_known_args(argv)
     assert extra == ONE_WORKER and args.beam is True
-    assert args.func(args, extra) == 2
+    assert cli_main(argv) == 2
     assert "too large for this sample" in capsys.readouterr().err
 
 
 def test_sample_is_deterministic(demo, trained, tmp_path):
     _, card = trained
-    again = train_tokenizer(str(demo), tmp_path / "again", vocab_size=2000, sample_bytes=120_000, threads=2,
-                            beam_args=ONE_WORKER)
+    again = train_tokenizer(
+        str(demo), tmp_path / "again", vocab_size=2000, sample_bytes=120_000, threads=2, beam_args=ONE_WORKER
+    )
     assert again["sample"]["sha256"] == card["sample"]["sha256"]
     assert again["model"]["sha256"] == card["model"]["sha256"]  # the model too, written elsewhere
     assert again["languages"] == card["languages"]
-    other = train_tokenizer(str(demo), tmp_path / "other", vocab_size=2000, sample_bytes=120_000, threads=2, seed=7,
-                            beam_args=ONE_WORKER)
+    other = train_tokenizer(
+        str(demo), tmp_path / "other", vocab_size=2000, sample_bytes=120_000, threads=2, seed=7, beam_args=ONE_WORKER
+    )
     assert other["sample"]["sha256"] != card["sample"]["sha256"]
 
 
@@ -239,7 +271,9 @@ def _hf_tokenizer(path: Path, texts: list[str]) -> Path:
     tok = HfTokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=600, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["</s>"])
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["</s>"]
+    )
     tok.train_from_iterator(texts, trainer)
     tok.save(str(path))
     return path
@@ -254,8 +288,12 @@ def test_count_with_tokenizer_json_replaces_the_previous_count(counted_spm, tmp_
     path = _hf_tokenizer(tmp_path / "tokenizer.json", texts)
     hf = HfTokenizer.from_file(str(path))
     section = count_tokens(str(release), str(tmp_path), ONE_WORKER)  # a directory holding tokenizer.json
-    assert section["tokenizer"] == {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                                    "kind": "tokenizers", "vocab_size": hf.get_vocab_size()}
+    assert section["tokenizer"] == {
+        "path": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "kind": "tokenizers",
+        "vocab_size": hf.get_vocab_size(),
+    }
     assert section["total"] != before["total"] and section["tokenizer"]["sha256"] != before["tokenizer"]["sha256"]
     _check_counts(release, section, lambda text: len(hf.encode(text, add_special_tokens=False).ids))
 
@@ -276,9 +314,8 @@ def test_bad_tokenizer_is_a_clear_error(demo, tmp_path, capsys):
     for path, message in cases.items():
         with pytest.raises(TokenizerError, match=message):
             count_tokens(str(release), path)
-    parser = _parser()
-    args, extra = parser.parse_known_args(["count-tokens", str(release), "--tokenizer", str(tmp_path / "junk.model")])
-    assert args.func(args, extra) == 2
+    argv = ["count-tokens", str(release), "--tokenizer", str(tmp_path / "junk.model")]
+    assert cli_main(argv) == 2
     assert "not a SentencePiece model" in capsys.readouterr().err
     assert (release / "manifest.json").read_bytes() == manifest_bytes  # nothing was touched
 
@@ -297,16 +334,14 @@ def test_tokenizer_pickles_with_its_bytes(trained, tmp_path):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rootstock")
-    sub = parser.add_subparsers(dest="command", required=True)
-    train_cli.add_parser(sub)
-    count_cli.add_parser(sub)
-    return parser
+    return cli_parser()
 
 
 def test_cli_surface_counts(demo, trained, tmp_path, capsys):
     release = _copy(demo, tmp_path)
-    args, extra = _parser().parse_known_args(["count-tokens", str(release), "--tokenizer", str(trained[0]), *ONE_WORKER])
+    args, extra = _parser().parse_known_args(
+        ["count-tokens", str(release), "--tokenizer", str(trained[0]), *ONE_WORKER]
+    )
     assert (args.beam, extra) == (True, ONE_WORKER)
     assert args.func(args, extra) == 0
     out = capsys.readouterr().out
@@ -321,6 +356,13 @@ def test_run_counts_tokens_when_given_a_tokenizer(trained, tmp_path):
     section = _manifest(out)["tokens"]
     assert f"{section['total']:,} tokens" in result.stdout
     _check_counts(out, section, lambda text: len(sp.encode(text)))
-    bad = run_cli("run", str(DEMO_CONFIG), "--output", str(tmp_path / "never"), "--tokenizer", str(tmp_path / "nope.model"),
-                  check=False)
+    bad = run_cli(
+        "run",
+        str(DEMO_CONFIG),
+        "--output",
+        str(tmp_path / "never"),
+        "--tokenizer",
+        str(tmp_path / "nope.model"),
+        check=False,
+    )
     assert bad.returncode == 2 and "no such tokenizer file" in bad.stderr and not (tmp_path / "never").exists()

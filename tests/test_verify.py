@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import load_config
-from pipeline.run import run
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
 from tests.conftest import entry, run_cli, write_catalog, write_config
 
 
@@ -19,10 +19,15 @@ from tests.conftest import entry, run_cli, write_catalog, write_config
 def release(tmp_path: Path) -> Path:
     data = tmp_path / "catalog" / "data"
     data.mkdir(parents=True)
-    rows = [{"id": f"d{i}", "text": f"Dokumentti numero {i} kertoo kylän kirjastosta ja sen lukupiiristä."} for i in range(30)]
+    rows = [
+        {"id": f"d{i}", "text": f"Dokumentti numero {i} kertoo kylän kirjastosta ja sen lukupiiristä."}
+        for i in range(30)
+    ]
     pq.write_table(pa.Table.from_pylist(rows), data / "x.parquet")
-    catalog = write_catalog(tmp_path / "catalog", entry("x", {"kind": "parquet", "paths": ["../data/x.parquet"], "id_field": "id"},
-                                                        languages=["fi"]))
+    catalog = write_catalog(
+        tmp_path / "catalog",
+        entry("x", {"kind": "parquet", "paths": ["../data/x.parquet"], "id_field": "id"}, languages=["fi"]),
+    )
     run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", shards={"max_rows": 10})))
     return tmp_path / "out"
 

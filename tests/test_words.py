@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-
 import pytest
 
+from rootstock.catalog.registry import load_registry
+from rootstock.filters.words import LONG_RUN, split_words, tokenizer_name, unicode_words
 from tests.timing import LINEAR_BOUND, growth
-
-from catalog.registry import load_registry
-from filters.words import LONG_RUN, split_words, tokenizer_name, unicode_words
 
 
 def test_every_language_has_a_named_offline_backend():

@@ -162,7 +162,7 @@ def load_code(language: str) -> list[dict]:
     files, current = [], None
     for line in (TEXTS / f"code_{language}.txt").read_text(encoding="utf-8").split("\n"):
         if line.startswith("%%% FILE "):
-            repo, path, license_id = line[len("%%% FILE "):].split()
+            repo, path, license_id = line[len("%%% FILE ") :].split()
             current = {"repo": repo, "path": path, "language": language, "license": license_id, "lines": []}
             files.append(current)
         elif current is not None:
@@ -243,12 +243,13 @@ class Composer:
             size = self.rng.randint(*sizes)
             if len(sentences) - (i + size) < 2:  # no one- or zero-sentence tails
                 size = len(sentences) - i
-            out.append(sentences[i:i + size])
+            out.append(sentences[i : i + size])
             i += size
         return out
 
-    def compose(self, topics: list[str], n_range: tuple[int, int], min_bytes: int = 0,
-                sizes=(3, 5), headline=False) -> Doc:
+    def compose(
+        self, topics: list[str], n_range: tuple[int, int], min_bytes: int = 0, sizes=(3, 5), headline=False
+    ) -> Doc:
         """A document led by topics[0]; each topic contributes at most half of its pool, so two
         documents on the same topic share only some sentences (and never by accident look like
         near-duplicates); further topics are drawn in until n_range and min_bytes are met."""
@@ -278,7 +279,7 @@ class Composer:
         rendered = [self.render(t, doc.ctx) for t in templates]
         doc.paragraphs.append(rendered)
         kinds = []
-        for t, r in zip(templates, rendered):
+        for t, r in zip(templates, rendered, strict=True):
             kinds += [kind for slot, kind in PII_SLOTS.items() if slot in t]
             if EMAIL_RE.search(r):
                 kinds.append("email")
@@ -325,8 +326,16 @@ def mojibake(text: str) -> str:
 
 
 def keyword_spam(rng: random.Random) -> str:
-    phrases = ["cheap flights", "cheap hotels", "best price guaranteed", "last minute deals",
-               "cheap flights to paris", "book now", "free cancellation", "lowest fares online"]
+    phrases = [
+        "cheap flights",
+        "cheap hotels",
+        "best price guaranteed",
+        "last minute deals",
+        "cheap flights to paris",
+        "book now",
+        "free cancellation",
+        "lowest fares online",
+    ]
     lines = ["CHEAP FLIGHTS CHEAP HOTELS BEST PRICE GUARANTEED"] * 6
     for _ in range(24):
         lines.append(" ".join(rng.choice(phrases) for _ in range(rng.randint(4, 7))) + " !!!")
@@ -338,7 +347,9 @@ def keyword_spam(rng: random.Random) -> str:
 def number_table(rng: random.Random, title: str) -> str:
     rows = [title, "", "| year | visitors | change | index |", "|------|----------|--------|-------|"]
     for year in range(1990, 2026):
-        rows.append(f"| {year} | {rng.randint(1000, 99999):,} | {rng.uniform(-9, 9):+.1f} % | {rng.randint(0, 999):03d} |")
+        rows.append(
+            f"| {year} | {rng.randint(1000, 99999):,} | {rng.uniform(-9, 9):+.1f} % | {rng.randint(0, 999):03d} |"
+        )
     return "\n".join(rows)
 
 
@@ -351,8 +362,10 @@ Privacy policy | Cookie settings | Terms of use | Accessibility
 Most read | Latest | Opinion | Podcasts | Photos
 © 2026 Example News Network · All rights reserved · news.example.com"""
 
-COOKIE_BANNER = ("We use cookies to give you the best experience on our website. By continuing to browse "
-                 "you agree to our use of cookies.\nAccept all | Reject all | Manage preferences")
+COOKIE_BANNER = (
+    "We use cookies to give you the best experience on our website. By continuing to browse "
+    "you agree to our use of cookies.\nAccept all | Reject all | Manage preferences"
+)
 
 # ----------------------------------------------------------------------------------------------
 # Writers (deterministic bytes)
@@ -381,8 +394,15 @@ def write_parquet(path: Path, records: list[dict]):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([("page_id", pa.int64()), ("title", pa.string()), ("lang", pa.string()),
-                        ("url", pa.string()), ("text", pa.string())])
+    schema = pa.schema(
+        [
+            ("page_id", pa.int64()),
+            ("title", pa.string()),
+            ("lang", pa.string()),
+            ("url", pa.string()),
+            ("text", pa.string()),
+        ]
+    )
     table = pa.Table.from_pylist(records, schema=schema)
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd", row_group_size=32)
@@ -451,20 +471,37 @@ class Builder:
         for b, (title, author, year) in enumerate(books, start=1):
             for chapter in range(1, 5):
                 doc = fi.compose(["story", second[(b + chapter) % 3]], (15, 20), min_bytes=1800, sizes=(3, 5))
-                rec = {"doc_id": f"fi-kirja-{b:02d}-luku-{chapter:02d}", "title": title, "chapter": chapter,
-                       "author": author, "year": year, "text": doc.text()}
+                rec = {
+                    "doc_id": f"fi-kirja-{b:02d}-luku-{chapter:02d}",
+                    "title": title,
+                    "chapter": chapter,
+                    "author": author,
+                    "year": year,
+                    "text": doc.text(),
+                }
                 records.append(rec)
                 originals.append((rec, doc))
                 self.count("books_fi", "fi", "original")
         # a colophon page: hard negatives (ISBN, dates, price, version) but no PII
-        colophon = ("Kirjeitä kotiin\n\nToinen, korjattu painos. Kansi ja taitto: kustantamon omat tekijät.\n\n"
-                    + fi.lang.get("hardneg")[0] + "\n\nPainettu 14.3.2026. Painosmäärä 1 500 kappaletta.")
-        records.append({"doc_id": "fi-kirja-06-kolofoni", "title": "Kirjeitä kotiin", "chapter": 0,
-                        "author": "Ville Nurmi", "year": 1929, "text": colophon})
+        colophon = (
+            "Kirjeitä kotiin\n\nToinen, korjattu painos. Kansi ja taitto: kustantamon omat tekijät.\n\n"
+            + fi.lang.get("hardneg")[0]
+            + "\n\nPainettu 14.3.2026. Painosmäärä 1 500 kappaletta."
+        )
+        records.append(
+            {
+                "doc_id": "fi-kirja-06-kolofoni",
+                "title": "Kirjeitä kotiin",
+                "chapter": 0,
+                "author": "Ville Nurmi",
+                "year": 1929,
+                "text": colophon,
+            }
+        )
         self.plant("books_fi", "fi-kirja-06-kolofoni", "hard_negative", detail="ISBN, date, price, version")
         self.count("books_fi", "fi", "hard_negative")
         # near-duplicates: a second edition of three chapters
-        for i, ((rec, doc), edit) in enumerate(zip(rng.sample(originals, 3), near_dup_edits("fi", 3))):
+        for (rec, doc), edit in zip(rng.sample(originals, 3), near_dup_edits("fi", 3), strict=True):
             dup = fi.near_dup(doc, edit)
             new = dict(rec, doc_id=rec["doc_id"] + "-p2", text=dup.text())
             records.append(new)
@@ -474,17 +511,42 @@ class Builder:
         en_doc = self.comp["en"].compose(["history", "nature"], (10, 12), min_bytes=1200)
         junk = [
             ("fi-kirja-99-englanti", en_doc.text(), "wrong_language", {"actual": "en"}),
-            ("fi-kirja-99-hakemisto", "Hakemisto\n\n" + "\n".join(
-                f"{name} {', '.join(str(rng.randint(3, 320)) for _ in range(rng.randint(3, 8)))}"
-                for name in ["Aho", "Haapala", "Järvi", "Koivula", "Laakso", "Mylly", "Niemi", "Rantala",
-                             "Saari", "Tervahauta", "Torppa", "Vesimylly"] * 2), "number_table", {}),
+            (
+                "fi-kirja-99-hakemisto",
+                "Hakemisto\n\n"
+                + "\n".join(
+                    f"{name} {', '.join(str(rng.randint(3, 320)) for _ in range(rng.randint(3, 8)))}"
+                    for name in [
+                        "Aho",
+                        "Haapala",
+                        "Järvi",
+                        "Koivula",
+                        "Laakso",
+                        "Mylly",
+                        "Niemi",
+                        "Rantala",
+                        "Saari",
+                        "Tervahauta",
+                        "Torppa",
+                        "Vesimylly",
+                    ]
+                    * 2
+                ),
+                "number_table",
+                {},
+            ),
             ("fi-kirja-99-mojibake", mojibake(originals[4][0]["text"]), "mojibake", {"of": originals[4][0]["doc_id"]}),
-            ("fi-kirja-99-ocr", " ".join(" ".join(w) for w in originals[7][0]["text"].split(" ")[:60]),
-             "ocr_noise", {}),
+            (
+                "fi-kirja-99-ocr",
+                " ".join(" ".join(w) for w in originals[7][0]["text"].split(" ")[:60]),
+                "ocr_noise",
+                {},
+            ),
         ]
         for doc_id, text, kind, extra in junk:
-            records.append({"doc_id": doc_id, "title": "Liite", "chapter": 99, "author": "tuntematon",
-                            "year": 1900, "text": text})
+            records.append(
+                {"doc_id": doc_id, "title": "Liite", "chapter": 99, "author": "tuntematon", "year": 1900, "text": text}
+            )
             self.plant("books_fi", doc_id, "junk", type=kind, **extra)
             self.count("books_fi", extra.get("actual", "fi"), "junk")
         for rec, _ in originals[:3]:
@@ -502,8 +564,12 @@ class Builder:
         def add(lang_code, text, label_value=None):
             nonlocal n
             n += 1
-            rec = {"id": f"nh-{n:05d}", "url": f"https://wire.example.org/{label[lang_code]}/2026/{n:05d}",
-                   "language": label_value or label[lang_code], "text": text}
+            rec = {
+                "id": f"nh-{n:05d}",
+                "url": f"https://wire.example.org/{label[lang_code]}/2026/{n:05d}",
+                "language": label_value or label[lang_code],
+                "text": text,
+            }
             records.append(rec)
             return rec
 
@@ -512,8 +578,13 @@ class Builder:
         for code in ["ar", "hi", "vi", "eu", "zhs"]:
             comp = self.comp[code]
             for i in range(19):
-                topics = [["news", "history"], ["news", "nature"], ["news", "science"], ["cooking", "news"],
-                          ["history", "news"]][i % 5]
+                topics = [
+                    ["news", "history"],
+                    ["news", "nature"],
+                    ["news", "science"],
+                    ["cooking", "news"],
+                    ["history", "news"],
+                ][i % 5]
                 doc = comp.compose(topics, (7, 11), min_bytes=1100 if code == "zhs" else 700, headline=True)
                 kinds = None
                 if i == 3:
@@ -540,14 +611,19 @@ class Builder:
         self.plant("news_hf", new["id"], "exact_duplicate", of=rec["id"])
         self.count("news_hf", "vi", "exact_duplicate")
         # junk
-        nav = "\n".join(["الرئيسية | أخبار | رياضة | اقتصاد | ثقافة | اتصل بنا",
-                         "تسجيل الدخول | اشترك | النشرة البريدية",
-                         "الرئيسية | أخبار | رياضة | اقتصاد | ثقافة | اتصل بنا",
-                         "سياسة الخصوصية | شروط الاستخدام",
-                         "جميع الحقوق محفوظة © 2026"])
+        nav = "\n".join(
+            [
+                "الرئيسية | أخبار | رياضة | اقتصاد | ثقافة | اتصل بنا",
+                "تسجيل الدخول | اشترك | النشرة البريدية",
+                "الرئيسية | أخبار | رياضة | اقتصاد | ثقافة | اتصل بنا",
+                "سياسة الخصوصية | شروط الاستخدام",
+                "جميع الحقوق محفوظة © 2026",
+            ]
+        )
         stock = "上证指数行情\n\n" + "\n".join(
             f"{name} {rng.uniform(5, 3500):,.2f} {rng.uniform(-5, 5):+.2f}% 成交量 {rng.randint(10000, 9999999)}"
-            for name in ["上证指数", "深证成指", "创业板指", "沪深300", "中证500", "科创50"] * 4)
+            for name in ["上证指数", "深证成指", "创业板指", "沪深300", "中证500", "科创50"] * 4
+        )
         en_doc = self.comp["en"].compose(["news", "science"], (9, 11), min_bytes=1100)
         junk = [
             ("ar", nav, None, "navigation_boilerplate", {}),
@@ -568,8 +644,22 @@ class Builder:
     def wiki_sample(self, out: Path):
         rng = random.Random(f"{SEED}-wiki_sample")
         wiki_code = {"zhs": "zh-cn", "zht": "zh-tw"}
-        per_lang = {"en": 8, "fr": 8, "fi": 8, "es": 8, "pt": 8, "id": 8, "zht": 8,
-                    "zhs": 6, "ar": 6, "hi": 6, "vi": 6, "eu": 6, "sw": 6, "yo": 6}
+        per_lang = {
+            "en": 8,
+            "fr": 8,
+            "fi": 8,
+            "es": 8,
+            "pt": 8,
+            "id": 8,
+            "zht": 8,
+            "zhs": 6,
+            "ar": 6,
+            "hi": 6,
+            "vi": 6,
+            "eu": 6,
+            "sw": 6,
+            "yo": 6,
+        }
         files = {0: ["en", "fr", "es", "pt", "id"], 1: ["fi", "eu", "sw", "yo"], 2: ["ar", "hi", "vi", "zhs", "zht"]}
         by_file: dict[int, list] = defaultdict(list)
         originals = defaultdict(list)
@@ -580,14 +670,26 @@ class Builder:
             nonlocal page_id
             page_id += 7
             lang_value = lang_value or wiki_code.get(code, code)
-            rec = {"page_id": page_id, "title": title, "lang": lang_value,
-                   "url": f"https://{lang_value}.wiki.example.org/wiki/{quote(title.replace(' ', '_'))}",
-                   "text": text}
+            rec = {
+                "page_id": page_id,
+                "title": title,
+                "lang": lang_value,
+                "url": f"https://{lang_value}.wiki.example.org/wiki/{quote(title.replace(' ', '_'))}",
+                "text": text,
+            }
             by_file[file_no].append(rec)
             return rec
 
-        topic_cycle = [["history", "nature"], ["science", "nature"], ["history", "cooking"], ["nature", "science"],
-                       ["cooking", "history"], ["history", "science"], ["science", "cooking"], ["nature", "history"]]
+        topic_cycle = [
+            ["history", "nature"],
+            ["science", "nature"],
+            ["history", "cooking"],
+            ["nature", "science"],
+            ["cooking", "history"],
+            ["history", "science"],
+            ["science", "cooking"],
+            ["nature", "history"],
+        ]
         for file_no, codes in files.items():
             for code in codes:
                 comp = self.comp[code]
@@ -638,9 +740,15 @@ class Builder:
     # -- web_news: jsonl.gz, multilingual, no language field -----------------------------------
     def web_news(self, out: Path):
         rng = random.Random(f"{SEED}-web_news")
-        hosts = {"en": "news.example.com", "fr": "actu.example.org", "es": "noticias.example.com",
-                 "pt": "noticias.example.org", "id": "berita.example.com", "zht": "news.example.org",
-                 "fi": "uutiset.example.com"}
+        hosts = {
+            "en": "news.example.com",
+            "fr": "actu.example.org",
+            "es": "noticias.example.com",
+            "pt": "noticias.example.org",
+            "id": "berita.example.com",
+            "zht": "news.example.org",
+            "fi": "uutiset.example.com",
+        }
         records, originals = [], defaultdict(list)
         n = 0
 
@@ -661,17 +769,33 @@ class Builder:
         footer_count = share_count = 0
         per_lang = {"en": 16, "fr": 17, "es": 17, "pt": 17, "id": 17, "zht": 17, "fi": 3}
         pii_plan = {  # (lang, doc index) -> indices into the language's @pii list
-            ("en", 2): [0], ("en", 5): [2], ("en", 8): [3], ("en", 11): [4], ("en", 13): [1],
-            ("fr", 2): [0], ("fr", 6): [1], ("fr", 9): [2],
-            ("fi", 0): [0], ("fi", 1): [2], ("fi", 2): [1],
-            ("es", 3): [0], ("es", 7): [1], ("id", 4): [0],
+            ("en", 2): [0],
+            ("en", 5): [2],
+            ("en", 8): [3],
+            ("en", 11): [4],
+            ("en", 13): [1],
+            ("fr", 2): [0],
+            ("fr", 6): [1],
+            ("fr", 9): [2],
+            ("fi", 0): [0],
+            ("fi", 1): [2],
+            ("fi", 2): [1],
+            ("es", 3): [0],
+            ("es", 7): [1],
+            ("id", 4): [0],
         }
         hardneg_plan = {("en", 4), ("fr", 12), ("fi", 2)}
         for code, count in per_lang.items():
             comp = self.comp[code]
             for i in range(count):
-                topics = [["news", "history"], ["nature", "science"], ["cooking", "news"], ["history", "nature"],
-                          ["science", "cooking"], ["news", "nature"]][i % 6]
+                topics = [
+                    ["news", "history"],
+                    ["nature", "science"],
+                    ["cooking", "news"],
+                    ["history", "nature"],
+                    ["science", "cooking"],
+                    ["news", "nature"],
+                ][i % 6]
                 if code == "fi":
                     topics = ["news", "cooking"]
                 min_bytes = 1100 if code in ("en", "fr", "es", "zht") else 700
@@ -700,25 +824,33 @@ class Builder:
         for k, code in enumerate(["en", "en", "fr", "fr", "es", "pt", "id", "zht", "zht", "en"]):
             rec, doc = originals[code][rng.randrange(len(originals[code]))]
             edit = near_dup_edits(code, 1, offset=k)[0]
-            new = add(code, rec["title"], self.comp[code].near_dup(doc, edit).text(),
-                      url=rec["url"].replace("/2026/", "/archive/2026/"))
+            new = add(
+                code,
+                rec["title"],
+                self.comp[code].near_dup(doc, edit).text(),
+                url=rec["url"].replace("/2026/", "/archive/2026/"),
+            )
             self.plant("web_news", new["id"], "near_duplicate", of=rec["id"], edit=edit, lang=code)
             self.count("web_news", code, "near_duplicate")
         # exact duplicates whose URL differs only by the query string
-        for code, idx, query in [("en", 3, "?utm_source=newsletter&utm_medium=email"),
-                                 ("fr", 10, "?utm_source=twitter"), ("es", 1, "?utm_source=rss&utm_campaign=weekly")]:
+        for code, idx, query in [
+            ("en", 3, "?utm_source=newsletter&utm_medium=email"),
+            ("fr", 10, "?utm_source=twitter"),
+            ("es", 1, "?utm_source=rss&utm_campaign=weekly"),
+        ]:
             rec = originals[code][idx][0]
             new = add(code, rec["title"], rec["text"], url=rec["url"] + query)
             self.plant("web_news", new["id"], "exact_duplicate", of=rec["id"], url_differs="query string")
             self.count("web_news", code, "exact_duplicate")
         # exact duplicates across sources
         wiki = self.shared["en_wiki"][0]
-        new = add("en", wiki["title"], wiki["text"], url="https://www.example.com/mirror/" + slug(wiki["title"], "page"))
+        new = add(
+            "en", wiki["title"], wiki["text"], url="https://www.example.com/mirror/" + slug(wiki["title"], "page")
+        )
         self.plant("web_news", new["id"], "exact_duplicate", of=f"wiki_sample:{wiki['page_id']}")
         self.count("web_news", "en", "exact_duplicate")
         for book in self.shared["fi_books"]:
-            new = add("fi", book["title"], book["text"],
-                      url=f"https://kirjasto.example.org/lue/{book['doc_id']}")
+            new = add("fi", book["title"], book["text"], url=f"https://kirjasto.example.org/lue/{book['doc_id']}")
             self.plant("web_news", new["id"], "exact_duplicate", of=f"books_fi:{book['doc_id']}")
             self.count("web_news", "fi", "exact_duplicate")
         # junk
@@ -733,8 +865,13 @@ class Builder:
             ("en", "Visitor statistics", number_table(rng, "Visitor statistics 1990-2025"), "number_table", {}),
             ("fr", fr_doc.title, mojibake(fr_doc.text()), "mojibake", {"lang": "fr"}),
             ("fi", fi_doc.title, mojibake(fi_doc.text()), "mojibake", {"lang": "fi"}),
-            ("en", "404", "404 Not Found\n\nThe page you requested could not be found.\n\nHome | Search | Contact",
-             "error_page", {}),
+            (
+                "en",
+                "404",
+                "404 Not Found\n\nThe page you requested could not be found.\n\nHome | Search | Contact",
+                "error_page",
+                {},
+            ),
         ]
         for code, title, text, kind, extra in junk:
             rec = add(code, title, text)
@@ -748,10 +885,18 @@ class Builder:
     # -- forum_africa: csv, Swahili and Yoruba posts -------------------------------------------
     def forum_africa(self, out: Path):
         rng = random.Random(f"{SEED}-forum_africa")
-        handles = {"sw": ["@mama_amina", "@baraka254", "@neema.otieno", "@kijana_wa_pwani", "@mwalimu_juma",
-                          "@zawadi_k", "@rehema_s"],
-                   "yo": ["@ade_bayo", "@funmi_cooks", "@temi_ogun", "@kunle_ibadan", "@bola_odeyemi",
-                          "@segun_akin"]}
+        handles = {
+            "sw": [
+                "@mama_amina",
+                "@baraka254",
+                "@neema.otieno",
+                "@kijana_wa_pwani",
+                "@mwalimu_juma",
+                "@zawadi_k",
+                "@rehema_s",
+            ],
+            "yo": ["@ade_bayo", "@funmi_cooks", "@temi_ogun", "@kunle_ibadan", "@bola_odeyemi", "@segun_akin"],
+        }
         rows, originals = [], defaultdict(list)
         n = 4100
         clock = [0]
@@ -761,9 +906,16 @@ class Builder:
             n += rng.randint(1, 9)
             clock[0] += rng.randint(600, 90000)
             day, sec = divmod(clock[0], 86400)
-            stamp = f"2026-{5 + day // 28:02d}-{1 + day % 28:02d}T{sec // 3600:02d}:{sec % 3600 // 60:02d}:{sec % 60:02d}Z"
-            row = {"post_id": str(n), "language": language or code, "author_handle": handle, "body": body,
-                   "posted_at": stamp}
+            stamp = (
+                f"2026-{5 + day // 28:02d}-{1 + day % 28:02d}T{sec // 3600:02d}:{sec % 3600 // 60:02d}:{sec % 60:02d}Z"
+            )
+            row = {
+                "post_id": str(n),
+                "language": language or code,
+                "author_handle": handle,
+                "body": body,
+                "posted_at": stamp,
+            }
             rows.append(row)
             return row
 
@@ -803,9 +955,11 @@ class Builder:
         # junk
         spam_line = "PATA MKOPO HARAKA BILA DHAMANA!!! Piga simu sasa hivi " + PHONES["sw"][1]
         spam = "\n".join([spam_line] * 8 + ["Bonyeza hapa: https://mikopo.example.com/?ref=forum"] * 4)
-        english = ("Hello everyone, I am new here and I do not speak Swahili very well yet. Can someone recommend "
-                   "a good place to buy fresh fish near the market? I heard the stalls by the bus stand are the "
-                   "cheapest but the quality is not always good. Thank you in advance for your help!")
+        english = (
+            "Hello everyone, I am new here and I do not speak Swahili very well yet. Can someone recommend "
+            "a good place to buy fresh fish near the market? I heard the stalls by the bus stand are the "
+            "cheapest but the quality is not always good. Thank you in advance for your help!"
+        )
         junk = [
             ("sw", "@mgeni_01", "Asante sana!", None, "too_short", {}),
             ("yo", "@ade_bayo", "Ẹ ṣé o!", None, "too_short", {}),
@@ -817,42 +971,94 @@ class Builder:
             row = add(code, handle, body, language)
             self.plant("forum_africa", row["post_id"], "junk", type=kind, **extra)
             self.count("forum_africa", extra.get("actual", code), "junk")
-        write_csv(out / "forum_africa" / "posts.csv", ["post_id", "language", "author_handle", "body", "posted_at"], rows)
+        write_csv(
+            out / "forum_africa" / "posts.csv", ["post_id", "language", "author_handle", "body", "posted_at"], rows
+        )
         return len(rows)
 
     # -- broken_forum: jsonl with malformed lines, on_error: skip ------------------------------
     def broken_forum(self, out: Path):
         en = self.comp["en"]
-        threads = ["General chat", "Around town", "Weekend", "Questions", "Garden and allotments",
-                   "Tech help", "Food and baking", "Walks", "Lost and found", "Repairs"]
-        authors = ["@hollow_walker", "@breadhead", "@spokes", "@tomato_tom", "@quietreader", "@netnerd",
-                   "@cinnamon", "@ridgeline", "@catfinder", "@fixit"]
+        threads = [
+            "General chat",
+            "Around town",
+            "Weekend",
+            "Questions",
+            "Garden and allotments",
+            "Tech help",
+            "Food and baking",
+            "Walks",
+            "Lost and found",
+            "Repairs",
+        ]
+        authors = [
+            "@hollow_walker",
+            "@breadhead",
+            "@spokes",
+            "@tomato_tom",
+            "@quietreader",
+            "@netnerd",
+            "@cinnamon",
+            "@ridgeline",
+            "@catfinder",
+            "@fixit",
+        ]
         lines: list[bytes] = []
         for i in range(10):
             doc = en.compose(["forum"], (3, 6), sizes=(2, 3))
             rid = f"bf-{len(lines) + 1:04d}"
             if i == 5:
-                doc.paragraphs.append([en.render(
-                    "The router's address is {ip} and I can ping it from my laptop, but the login page never loads.",
-                    doc.ctx)])
+                doc.paragraphs.append(
+                    [
+                        en.render(
+                            "The router's address is {ip} and I can ping it from my laptop, but the login page never loads.",
+                            doc.ctx,
+                        )
+                    ]
+                )
                 self.plant("broken_forum", rid, "pii", types=["ipv4"], lang="en")
             if i == 8:
                 doc.paragraphs.append(["If anyone has seen it, please send me a message at finder@example.org."])
                 self.plant("broken_forum", rid, "pii", types=["email"], lang="en")
-            rec = {"id": rid, "thread": threads[i], "author": authors[i],
-                   "posted_at": f"2026-10-{i + 1:02d}T12:00:00Z", "text": doc.text()}
+            rec = {
+                "id": rid,
+                "thread": threads[i],
+                "author": authors[i],
+                "posted_at": f"2026-10-{i + 1:02d}T12:00:00Z",
+                "text": doc.text(),
+            }
             lines.append(json.dumps(rec, ensure_ascii=False, sort_keys=True).encode("utf-8"))
             self.count("broken_forum", "en", "original")
             bad = {
-                1: (b'{"author": "@spokes", "id": "bf-%04d", "text": "I fixed the brakes but the chain still slips'
-                    % (len(lines) + 1), "bad_json"),
-                3: (json.dumps({"author": "@netnerd", "body": "Has anyone tried turning it off and on again?",
-                                "id": f"bf-{len(lines) + 1:04d}", "thread": "Tech help"}, sort_keys=True).encode(),
-                    "missing_text"),
-                5: (b'{"author": "@latin1", "id": "bf-%04d", "text": "Meet at the caf\xe9 at 10, bring \xff\xfe cake"}'
-                    % (len(lines) + 1), "invalid_utf8"),
-                7: (json.dumps({"author": "@quiet", "id": f"bf-{len(lines) + 1:04d}", "text": "",
-                                "thread": "Walks"}, sort_keys=True).encode(), "empty_text"),
+                1: (
+                    b'{"author": "@spokes", "id": "bf-%04d", "text": "I fixed the brakes but the chain still slips'
+                    % (len(lines) + 1),
+                    "bad_json",
+                ),
+                3: (
+                    json.dumps(
+                        {
+                            "author": "@netnerd",
+                            "body": "Has anyone tried turning it off and on again?",
+                            "id": f"bf-{len(lines) + 1:04d}",
+                            "thread": "Tech help",
+                        },
+                        sort_keys=True,
+                    ).encode(),
+                    "missing_text",
+                ),
+                5: (
+                    b'{"author": "@latin1", "id": "bf-%04d", "text": "Meet at the caf\xe9 at 10, bring \xff\xfe cake"}'
+                    % (len(lines) + 1),
+                    "invalid_utf8",
+                ),
+                7: (
+                    json.dumps(
+                        {"author": "@quiet", "id": f"bf-{len(lines) + 1:04d}", "text": "", "thread": "Walks"},
+                        sort_keys=True,
+                    ).encode(),
+                    "empty_text",
+                ),
             }.get(i)
             if bad:
                 lines.append(bad[0])
@@ -866,65 +1072,155 @@ class Builder:
         py, js = load_code("python"), load_code("javascript")
         generated = []
         # Python: an auto-generated table, a protoc-style module, a fork and an edited copy
-        names = {"ar": "Arabic", "en": "English", "es": "Spanish", "eu": "Basque", "fi": "Finnish",
-                 "fr": "French", "hi": "Hindi", "id": "Indonesian", "pt": "Portuguese", "sw": "Swahili",
-                 "vi": "Vietnamese", "yo": "Yoruba", "zh-Hans": "Chinese (Simplified)",
-                 "zh-Hant": "Chinese (Traditional)", "ca": "Catalan", "bn": "Bengali", "ur": "Urdu",
-                 "ta": "Tamil", "te": "Telugu", "mr": "Marathi", "ig": "Igbo", "rw": "Kinyarwanda",
-                 "wo": "Wolof", "tw": "Twi", "xh": "Xhosa", "zu": "Zulu", "ln": "Lingala", "ny": "Chichewa"}
+        names = {
+            "ar": "Arabic",
+            "en": "English",
+            "es": "Spanish",
+            "eu": "Basque",
+            "fi": "Finnish",
+            "fr": "French",
+            "hi": "Hindi",
+            "id": "Indonesian",
+            "pt": "Portuguese",
+            "sw": "Swahili",
+            "vi": "Vietnamese",
+            "yo": "Yoruba",
+            "zh-Hans": "Chinese (Simplified)",
+            "zh-Hant": "Chinese (Traditional)",
+            "ca": "Catalan",
+            "bn": "Bengali",
+            "ur": "Urdu",
+            "ta": "Tamil",
+            "te": "Telugu",
+            "mr": "Marathi",
+            "ig": "Igbo",
+            "rw": "Kinyarwanda",
+            "wo": "Wolof",
+            "tw": "Twi",
+            "xh": "Xhosa",
+            "zu": "Zulu",
+            "ln": "Lingala",
+            "ny": "Chichewa",
+        }
         body = "".join(f"    {k!r}: {v!r},\n" for k, v in sorted(names.items()))
-        scripts = "".join(f"    {k!r}: {('Latn' if k not in ('ar', 'ur', 'hi', 'mr', 'bn', 'ta', 'te', 'zh-Hans', 'zh-Hant') else {'ar': 'Arab', 'ur': 'Arab', 'hi': 'Deva', 'mr': 'Deva', 'bn': 'Beng', 'ta': 'Taml', 'te': 'Telu', 'zh-Hans': 'Hans', 'zh-Hant': 'Hant'}[k])!r},\n" for k in sorted(names))
-        generated.append({"repo": "i18n-pack/locales", "path": "locales/_generated_names.py", "language": "python",
-                          "license": "Apache-2.0", "content":
-                          "# -*- coding: utf-8 -*-\n# AUTO-GENERATED FILE - DO NOT EDIT.\n"
-                          "# Generated by tools/gen_language_names.py from data/languages.csv\n\n"
-                          f"LANGUAGE_NAMES = {{\n{body}}}\n\nSCRIPTS = {{\n{scripts}}}\n\n"
-                          "__all__ = ['LANGUAGE_NAMES', 'SCRIPTS']\n"})
+        scripts = "".join(
+            f"    {k!r}: {('Latn' if k not in ('ar', 'ur', 'hi', 'mr', 'bn', 'ta', 'te', 'zh-Hans', 'zh-Hant') else {'ar': 'Arab', 'ur': 'Arab', 'hi': 'Deva', 'mr': 'Deva', 'bn': 'Beng', 'ta': 'Taml', 'te': 'Telu', 'zh-Hans': 'Hans', 'zh-Hant': 'Hant'}[k])!r},\n"
+            for k in sorted(names)
+        )
+        generated.append(
+            {
+                "repo": "i18n-pack/locales",
+                "path": "locales/_generated_names.py",
+                "language": "python",
+                "license": "Apache-2.0",
+                "content": "# -*- coding: utf-8 -*-\n# AUTO-GENERATED FILE - DO NOT EDIT.\n"
+                "# Generated by tools/gen_language_names.py from data/languages.csv\n\n"
+                f"LANGUAGE_NAMES = {{\n{body}}}\n\nSCRIPTS = {{\n{scripts}}}\n\n"
+                "__all__ = ['LANGUAGE_NAMES', 'SCRIPTS']\n",
+            }
+        )
         blob = bytes(rng.randrange(256) for _ in range(420))
         descriptor = "".join(f"\\x{b:02x}" for b in blob)
-        generated.append({"repo": "proto-demo/api", "path": "api/messages_pb2.py", "language": "python",
-                          "license": "Apache-2.0", "content":
-                          "# -*- coding: utf-8 -*-\n# Generated by the protocol buffer compiler.  DO NOT EDIT!\n"
-                          "# source: api/messages.proto\n\"\"\"Generated protocol buffer code.\"\"\"\n"
-                          "from google.protobuf import descriptor as _descriptor\n"
-                          "from google.protobuf import descriptor_pool as _descriptor_pool\n"
-                          "from google.protobuf import symbol_database as _symbol_database\n"
-                          "from google.protobuf.internal import builder as _builder\n\n"
-                          "_sym_db = _symbol_database.Default()\n\n\n"
-                          f"DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'{descriptor}')\n\n"
-                          "_globals = globals()\n_builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)\n"
-                          "_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'api.messages_pb2', _globals)\n"})
+        generated.append(
+            {
+                "repo": "proto-demo/api",
+                "path": "api/messages_pb2.py",
+                "language": "python",
+                "license": "Apache-2.0",
+                "content": "# -*- coding: utf-8 -*-\n# Generated by the protocol buffer compiler.  DO NOT EDIT!\n"
+                '# source: api/messages.proto\n"""Generated protocol buffer code."""\n'
+                "from google.protobuf import descriptor as _descriptor\n"
+                "from google.protobuf import descriptor_pool as _descriptor_pool\n"
+                "from google.protobuf import symbol_database as _symbol_database\n"
+                "from google.protobuf.internal import builder as _builder\n\n"
+                "_sym_db = _symbol_database.Default()\n\n\n"
+                f"DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'{descriptor}')\n\n"
+                "_globals = globals()\n_builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)\n"
+                "_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'api.messages_pb2', _globals)\n",
+            }
+        )
         slugify = py[0]
         generated.append(dict(slugify, repo="jdoe-forks/textutils"))
         flow = py[1]
-        edited = (flow["content"].replace("roughness: float = 0.035", "roughness: float = 0.030")
-                  .replace('"""Mean velocity in m/s."""', '"""Mean velocity in m/s (Manning, SI units)."""')
-                  .replace("def discharge(", "def flow_rate(").replace("discharge(stream)", "flow_rate(stream)"))
-        generated.append(dict(flow, repo="student-2023/hydro-homework", path="hw3/flow.py", license="MIT",
-                              content=edited))
+        edited = (
+            flow["content"]
+            .replace("roughness: float = 0.035", "roughness: float = 0.030")
+            .replace('"""Mean velocity in m/s."""', '"""Mean velocity in m/s (Manning, SI units)."""')
+            .replace("def discharge(", "def flow_rate(")
+            .replace("discharge(stream)", "flow_rate(stream)")
+        )
+        generated.append(
+            dict(flow, repo="student-2023/hydro-homework", path="hw3/flow.py", license="MIT", content=edited)
+        )
         # JavaScript: an auto-generated icon map, a minified bundle, a fork and an edited copy
         icons = "".join(
             f"  {name}: 'M{rng.randint(0, 24)} {rng.randint(0, 24)}L{rng.randint(0, 24)} {rng.randint(0, 24)}"
             f"l{rng.randint(-9, 9)} {rng.randint(-9, 9)}h{rng.randint(1, 9)}v{rng.randint(1, 9)}z',\n"
-            for name in ["home", "search", "user", "bell", "calendar", "map", "leaf", "sun", "cloud", "rain",
-                         "fish", "bread", "book", "bike", "bridge", "tree", "bird", "mail", "phone", "share"])
-        generated.append({"repo": "icons-pack/icons", "path": "dist/icons.js", "language": "javascript",
-                          "license": "MIT", "content":
-                          "// This file is auto-generated by scripts/build-icons.js. Do not edit by hand.\n"
-                          f"// Source: icons/*.svg ({20} icons)\n\nexport const icons = {{\n{icons}}};\n\n"
-                          "export default icons;\n"})
+            for name in [
+                "home",
+                "search",
+                "user",
+                "bell",
+                "calendar",
+                "map",
+                "leaf",
+                "sun",
+                "cloud",
+                "rain",
+                "fish",
+                "bread",
+                "book",
+                "bike",
+                "bridge",
+                "tree",
+                "bird",
+                "mail",
+                "phone",
+                "share",
+            ]
+        )
+        generated.append(
+            {
+                "repo": "icons-pack/icons",
+                "path": "dist/icons.js",
+                "language": "javascript",
+                "license": "MIT",
+                "content": "// This file is auto-generated by scripts/build-icons.js. Do not edit by hand.\n"
+                f"// Source: icons/*.svg ({20} icons)\n\nexport const icons = {{\n{icons}}};\n\n"
+                "export default icons;\n",
+            }
+        )
         by_path = {f["path"]: f for f in js}
-        generated.append({"repo": "acme-web/debounce", "path": "dist/kit.min.js", "language": "javascript",
-                          "license": "MIT", "content": minify_bundle(
-                              [by_path["src/lru.js"]["content"], by_path["src/debounce.js"]["content"],
-                               by_path["src/validators.js"]["content"]])})
+        generated.append(
+            {
+                "repo": "acme-web/debounce",
+                "path": "dist/kit.min.js",
+                "language": "javascript",
+                "license": "MIT",
+                "content": minify_bundle(
+                    [
+                        by_path["src/lru.js"]["content"],
+                        by_path["src/debounce.js"]["content"],
+                        by_path["src/validators.js"]["content"],
+                    ]
+                ),
+            }
+        )
         generated.append(dict(by_path["src/validators.js"], repo="someone-else/validate-fork"))
         cal = by_path["src/calendar.js"]
-        generated.append(dict(cal, repo="parish-events/site", content=cal["content"]
-                              .replace("(weeks starting on Monday)", "(weeks starting on Sunday)")
-                              .replace("const offset = (first.getUTCDay() + 6) % 7;", "const offset = first.getUTCDay();")
-                              .replace("['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']",
-                                       "['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']")))
+        generated.append(
+            dict(
+                cal,
+                repo="parish-events/site",
+                content=cal["content"]
+                .replace("(weeks starting on Monday)", "(weeks starting on Sunday)")
+                .replace("const offset = (first.getUTCDay() + 6) % 7;", "const offset = first.getUTCDay();")
+                .replace(
+                    "['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']",
+                    "['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']",
+                ),
+            )
+        )
         records = py + js + generated
         order = list(range(len(records)))
         rng.shuffle(order)
@@ -932,8 +1228,12 @@ class Builder:
         for rec in records:
             self.count("code_snippets", rec["language"], "file")
         for rec in generated:
-            kind = {"locales/_generated_names.py": ("auto_generated", {}), "api/messages_pb2.py": ("auto_generated", {}),
-                    "dist/icons.js": ("auto_generated", {}), "dist/kit.min.js": ("minified", {})}.get(rec["path"])
+            kind = {
+                "locales/_generated_names.py": ("auto_generated", {}),
+                "api/messages_pb2.py": ("auto_generated", {}),
+                "dist/icons.js": ("auto_generated", {}),
+                "dist/kit.min.js": ("minified", {}),
+            }.get(rec["path"])
             key = f"{rec['repo']}/{rec['path']}"
             if kind:
                 self.plant("code_snippets", key, kind[0])
@@ -943,8 +1243,10 @@ class Builder:
             else:
                 orig = flow if rec["language"] == "python" else cal
                 self.plant("code_snippets", key, "near_duplicate", of=f"{orig['repo']}/{orig['path']}")
-        write_bytes(out / "code_snippets" / "snippets.jsonl",
-                    jsonl_bytes([{k: r[k] for k in ("repo", "path", "language", "license", "content")} for r in records]))
+        write_bytes(
+            out / "code_snippets" / "snippets.jsonl",
+            jsonl_bytes([{k: r[k] for k in ("repo", "path", "language", "license", "content")} for r in records]),
+        )
         return len(records)
 
 
@@ -960,8 +1262,11 @@ def minify_bundle(sources: list[str]) -> str:
                 s = re.sub(r"\s*([{}();,:=<>+\-*?|&!])\s*", r"\1", s)
             out.append(s)
     body = "".join(out)
-    line = ('/*! acme-kit v1.4.2 | MIT */!function(root){"use strict";' + body
-            + "root.AcmeKit={LRU:LRU,debounce:debounce,throttle:throttle,validate:validate,luhn:luhn};}(this);\n")
+    line = (
+        '/*! acme-kit v1.4.2 | MIT */!function(root){"use strict";'
+        + body
+        + "root.AcmeKit={LRU:LRU,debounce:debounce,throttle:throttle,validate:validate,luhn:luhn};}(this);\n"
+    )
     assert "\n" not in line[:-1] and len(line) > 1000
     return line
 
@@ -987,17 +1292,21 @@ def main(argv=None):
         counts[uid] = {"records": written[uid], "by_language": dict(sorted(table.items()))}
     manifest = {
         "description": "Ground truth for catalog/data, written by catalog/sample/build_sample.py. "
-                       "Ids are each source's own id field (code: repo/path; broken_forum malformed rows: line numbers). "
-                       "by_language counts use the text's actual language.",
+        "Ids are each source's own id field (code: repo/path; broken_forum malformed rows: line numbers). "
+        "by_language counts use the text's actual language.",
         "seed": SEED,
         "counts": counts,
         "planted": builder.planted,
     }
     args.manifest.parent.mkdir(parents=True, exist_ok=True)
-    args.manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    args.manifest.write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
     for uid in SOURCES:
-        print(f"{uid:<14} {written[uid]:>4} records  " + ", ".join(
-            f"{lang}={sum(v.values())}" for lang, v in counts[uid]["by_language"].items()))
+        print(
+            f"{uid:<14} {written[uid]:>4} records  "
+            + ", ".join(f"{lang}={sum(v.values())}" for lang, v in counts[uid]["by_language"].items())
+        )
 
 
 if __name__ == "__main__":

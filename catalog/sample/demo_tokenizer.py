@@ -17,17 +17,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sentence pools beside this file
 
-from catalog.sample_texts import TEXTS, topic_sentences
+from sample_texts import TEXTS, topic_sentences
 
 
 def sentences() -> list[str]:
     out: list[str] = []
     for path in sorted(TEXTS.glob("*.txt")):
         if path.stem.startswith("code_"):
-            out += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("%%%")]
+            out += [
+                line
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("%%%")
+            ]
         else:
             out += topic_sentences(path.stem)
     return out

@@ -1,0 +1,1 @@
+"""Beam plumbing that knows nothing of curation: options, spilling, sharded Parquet, small results."""

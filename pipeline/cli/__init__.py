@@ -1,0 +1,64 @@
+"""`rootstock` command line: argparse and printing only; the library never imports it.
+
+Every mistake a user can make reaches `main` as a RootstockError and is printed the same way,
+one `FILE: field: reason` line per problem, with the error's exit code; anything else is a bug
+and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from rootstock.errors import RootstockError
+from rootstock.pipeline.cli import catalog, curate, mix, release, tokens
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="rootstock", description=__doc__.split("\n")[0])
+    ap.add_argument("-v", "--verbose", action="store_true", help="Beam's INFO logging")
+    sub = ap.add_subparsers(dest="command", required=True)
+    curate.add_parsers(sub)
+    release.add_parsers(sub)
+    tokens.add_parsers(sub)
+    mix.add_parsers(sub)
+    catalog.add_parsers(sub)
+    return ap
+
+
+def report(error: RootstockError) -> int:
+    """Print ERROR as the command line does; return its exit code."""
+    lines = error.lines() or [type(error).__name__]
+    print(f"error: {lines[0]}", file=sys.stderr)
+    for line in lines[1:]:
+        print(line if line.startswith(("  ", "hint:")) else f"  {line}", file=sys.stderr)
+    return error.exit_code
+
+
+class _HideUserErrors(logging.Filter):
+    """Beam logs an exception a DoFn raised, traceback and all, before it fails the pipeline;
+    for a user's mistake the one report `main` prints is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], RootstockError))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, extra = parser().parse_known_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_HideUserErrors())
+    beam = getattr(args, "beam", False)
+    if extra and not beam:
+        parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return args.func(args, extra) if beam else args.func(args)
+    except RootstockError as err:
+        return report(err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from rootstock.pipeline.cli import main
+
+sys.exit(main())

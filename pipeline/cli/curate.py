@@ -1,0 +1,54 @@
+"""`rootstock run` and `rootstock refilter`: the jobs that make a release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rootstock.filters.tokens import Tokenizer
+from rootstock.paths import absolute
+from rootstock.pipeline.cli.tables import print_release_summary
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.count_tokens import count_tokens
+from rootstock.pipeline.jobs.curate import run
+from rootstock.pipeline.jobs.refilter import refilter
+
+
+def cmd_run(args, beam_args: list[str]) -> int:
+    config = load_config(args.config, output=args.output)
+    if args.tokenizer:
+        Tokenizer(args.tokenizer)  # a bad path fails before the run, not after it
+    manifest = run(config, beam_args, overwrite=args.overwrite)
+    if args.tokenizer:
+        manifest["tokens"] = count_tokens(config.output, args.tokenizer, beam_args)
+    print_release_summary(manifest, config.output)
+    return 0
+
+
+def cmd_refilter(args, beam_args: list[str]) -> int:
+    output = absolute(args.output)
+    manifest = refilter(
+        args.release, args.thresholds, output, beam_args, release_id=args.release_id, overwrite=args.overwrite
+    )
+    print_release_summary(manifest, output)
+    return 0
+
+
+def add_parsers(sub) -> None:
+    run_parser = sub.add_parser(
+        "run", help="run CONFIG.yaml; unknown --flags go to Beam (e.g. --runner, --direct_num_workers)"
+    )
+    run_parser.add_argument("config", type=Path)
+    run_parser.add_argument("--output", help="release directory or URL (overrides the config)")
+    run_parser.add_argument("--overwrite", action="store_true", help="replace an existing release at the output")
+    run_parser.add_argument(
+        "--tokenizer", help="then count tokens with this SentencePiece model or tokenizer.json (see count-tokens)"
+    )
+    run_parser.set_defaults(func=cmd_run, beam=True)
+
+    again = sub.add_parser("refilter", help="re-apply quality thresholds to a release without recomputing metrics")
+    again.add_argument("release")
+    again.add_argument("thresholds", help="YAML with any of: thresholds, sources, code, code_sources")
+    again.add_argument("--output", required=True)
+    again.add_argument("--release-id", help="id of the new release (default: PARENT-refiltered)")
+    again.add_argument("--overwrite", action="store_true")
+    again.set_defaults(func=cmd_refilter, beam=True)

@@ -1,0 +1,1 @@
+"""The jobs the command line runs: curate a release, refilter it, count and train tokenizers."""

@@ -1,0 +1,150 @@
+"""`rootstock count-tokens RELEASE --tokenizer PATH`: token counts per shard, source and language.
+
+A mix is budgeted in tokens of the tokenizer that will train on it, so a release records them
+next to documents and bytes. Counting is one Beam pass over the data shards (one element per
+shard, texts in batches; rejected shards are not counted); the per-(source, language) and
+per-language sums are added up from the per-shard counts, so they agree by construction. Only
+manifest.json changes (rewritten atomically), never a data file, so `rootstock verify` still
+passes. Counting again, with the same or another tokenizer, replaces the previous `tokens`
+section and every shard's `tokens`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections.abc import Iterable
+from typing import Any
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from rootstock.filters.tokens import Tokenizer
+from rootstock.pipeline.beam.gather import read_json_list, write_json_list
+from rootstock.pipeline.beam.options import pipeline_options
+from rootstock.pipeline.release.manifest import rewrite_manifest
+from rootstock.pipeline.release.publish import discard, staging_dir
+from rootstock.pipeline.release.release import Release
+
+BATCH_SIZE = 512
+
+
+def shard_cell(shard: dict[str, Any]) -> tuple[str, str]:
+    """(source, lang) of a data shard; data shards are written one per (lang, source)."""
+    langs, sources = shard.get("languages") or [shard.get("lang")], shard.get("sources") or [shard.get("source")]
+    if len(langs) != 1 or len(sources) != 1 or None in (langs[0], sources[0]):
+        raise ValueError(f"{shard['path']}: a data shard should hold one language and one source")
+    return sources[0], langs[0]
+
+
+class _CountShard(beam.DoFn):
+    def __init__(self, release: str, tokenizer: Tokenizer, batch_size: int):
+        self.release, self.tokenizer, self.batch_size = release, tokenizer, batch_size
+
+    def process(self, shard: dict[str, Any]):
+        docs = tokens = 0
+        with FileSystems.open(posixpath.join(self.release, shard["path"])) as handle:
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=self.batch_size, columns=["text"]):
+                counts = self.tokenizer.count([text or "" for text in batch.column(0).to_pylist()])
+                docs, tokens = docs + len(counts), tokens + sum(counts)
+        yield {"path": shard["path"], "source": shard["source"], "lang": shard["lang"], "docs": docs, "tokens": tokens}
+
+
+class CountShardTokens(beam.PTransform):
+    """Manifest shard entries → one {path, source, lang, docs, tokens} per shard.
+
+    The piece a larger graph (e.g. `run`, once its shards are written) can reuse.
+    """
+
+    def __init__(self, release: str, tokenizer: Tokenizer, batch_size: int = BATCH_SIZE):
+        super().__init__()
+        self.release, self.tokenizer, self.batch_size = release, tokenizer, batch_size
+
+    def expand(self, shards):
+        return (
+            shards
+            | "Spread" >> beam.Reshuffle()
+            | "Count" >> beam.ParDo(_CountShard(self.release, self.tokenizer, self.batch_size))
+        )
+
+
+def token_section(
+    shard_counts: Iterable[dict[str, Any]],
+    tokenizer: dict[str, Any],
+    shard_bytes: dict[str, int] | None = None,
+    counted_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The manifest's `tokens` section from per-shard counts."""
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    by_lang: dict[str, int] = {}
+    for row in shard_counts:
+        cell = cells.setdefault(
+            (row["source"], row["lang"]),
+            {"source": row["source"], "lang": row["lang"], "docs": 0, "tokens": 0, "text_bytes": 0},
+        )
+        cell["docs"] += row["docs"]
+        cell["tokens"] += row["tokens"]
+        cell["text_bytes"] += (shard_bytes or {}).get(row["path"], 0)
+        by_lang[row["lang"]] = by_lang.get(row["lang"], 0) + row["tokens"]
+    return {
+        "tokenizer": tokenizer,
+        "special_tokens": False,
+        "total": sum(by_lang.values()),
+        "by_source_lang": [cells[key] for key in sorted(cells)],
+        "by_lang": dict(sorted(by_lang.items())),
+        "counted_at": (counted_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+    }
+
+
+def apply_token_counts(
+    manifest: dict[str, Any], shard_counts: list[dict[str, Any]], tokenizer: dict[str, Any]
+) -> dict[str, Any]:
+    """MANIFEST with `tokens` on every data shard and a fresh top-level `tokens` section."""
+    by_path = {row["path"]: row for row in shard_counts}
+    missing = [s["path"] for s in manifest["shards"] if s["path"] not in by_path]
+    if missing:
+        raise ValueError(f"no token count for {len(missing)} shard(s), e.g. {missing[0]}")
+    for shard in manifest["shards"]:
+        row = by_path[shard["path"]]
+        if row["docs"] != shard["rows"]:
+            raise ValueError(
+                f"{shard['path']}: read {row['docs']} documents, the manifest says {shard['rows']}; run `rootstock verify`"
+            )
+    shards = [{**s, "tokens": by_path[s["path"]]["tokens"]} for s in manifest["shards"]]
+    section = token_section(
+        [by_path[s["path"]] for s in manifest["shards"]], tokenizer, {s["path"]: s.get("text_bytes", 0) for s in shards}
+    )
+    return {**manifest, "shards": shards, "tokens": section}
+
+
+def count_tokens(
+    release: str, tokenizer_path: str, beam_args: list[str] | None = None, *, batch_size: int = BATCH_SIZE
+) -> dict[str, Any]:
+    """Count every data shard of RELEASE, rewrite its manifest, return the `tokens` section.
+
+    Also the step to call right after `run` publishes a release (`run --tokenizer`).
+    """
+    tokenizer = Tokenizer(tokenizer_path)  # a bad path fails here, before any Beam work
+    manifest = Release.open(release, kind="release").manifest
+    entries = [dict(zip(("source", "lang"), shard_cell(s), strict=True), path=s["path"]) for s in manifest["shards"]]
+    work = staging_dir(release) + "-tokens"  # beside the release: nothing unlisted appears inside it
+    out = posixpath.join(work, "counts.json")
+    FileSystems.mkdirs(work)
+    try:
+        if entries:
+            with beam.Pipeline(options=pipeline_options(beam_args)) as p:
+                counted = (
+                    p
+                    | "Shards" >> beam.Create(entries)
+                    | "CountTokens" >> CountShardTokens(release, tokenizer, batch_size)
+                )
+                write_json_list(counted, out, "counts")
+            counts = read_json_list(out)
+        else:
+            counts = []
+    finally:
+        discard(work)
+    updated = apply_token_counts(manifest, counts, tokenizer.describe())
+    rewrite_manifest(release, updated)
+    return updated["tokens"]

@@ -1,0 +1,92 @@
+"""`rootstock mix SPEC --output DIR`: sample a training mix from releases, as a Beam pipeline.
+
+Before any work: resolve each component's release and shards (`resolve`), take the available
+tokens per (component, language) from the manifest's `tokens` section when it was counted with
+the spec's tokenizer (same sha256; `rootstock count-tokens`), otherwise count them in a first
+Beam pass that writes nothing (and always when rehydrating, which needs tokens per cluster-size
+class). Then plan (`plan`): an unreachable spec stops here, with the numbers. Then the job
+(`graph`) samples and writes the mix, and `manifest` records target against achieved.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
+from rootstock.filters.tokens import Tokenizer, TokenizerError
+from rootstock.pipeline.jobs.execute import execute
+from rootstock.pipeline.mix.graph import build_graph, count_available
+from rootstock.pipeline.mix.manifest import build_mix_manifest
+from rootstock.pipeline.mix.plan import (
+    Available,
+    Plan,
+    plan,
+)
+from rootstock.pipeline.mix.resolve import Resolved, manifest_tokens, resolve, union_schema
+from rootstock.pipeline.mix.spec import MixSpec, MixSpecError
+from rootstock.pipeline.release.publish import check_target, discard, staging_dir
+
+
+def prepare(
+    spec: MixSpec, beam_args: list[str] | None, workdir: str
+) -> tuple[list[Resolved], Tokenizer, Plan, dict[str, str]]:
+    """Resolve components, find available tokens, plan. Raises before any output is written."""
+    try:
+        tokenizer = Tokenizer(spec.tokenizer)
+    except TokenizerError as err:
+        raise MixSpecError(f"{spec.path}: tokenizer: {err}") from None
+    resolved = resolve(spec)
+    available: list[Available] = []
+    availability: dict[str, str] = {}
+    to_count = []
+    for r in resolved:
+        from_manifest = manifest_tokens(r, tokenizer)
+        if from_manifest is None:
+            to_count.append(r)
+            availability[r.name] = "counted"
+        else:
+            available += from_manifest
+            availability[r.name] = "manifest"
+    if to_count:
+        available += count_available(spec, to_count, tokenizer, beam_args, workdir)
+    multipliers = dict(enumerate(spec.rehydrate.weights.values()))
+    return resolved, tokenizer, plan(spec, available, multipliers), availability
+
+
+def mix(spec: MixSpec, output: str, beam_args: list[str] | None = None, *, overwrite: bool = False) -> dict[str, Any]:
+    """Plan SPEC and, if it is reachable, write the mix to OUTPUT; return its manifest."""
+    check_target(output, overwrite)
+    workdir = staging_dir(output) + "-plan"
+    FileSystems.mkdirs(workdir)
+    try:
+        resolved, tokenizer, the_plan, availability = prepare(spec, beam_args, workdir)
+    finally:
+        discard(workdir)
+    schema = union_schema(resolved)
+    warnings = list(the_plan.notes)
+
+    def make_manifest(shards, counts, runner):
+        return build_mix_manifest(
+            spec, resolved, tokenizer, the_plan, availability, schema, shards, counts, runner, warnings
+        )
+
+    return execute(
+        output,
+        beam_args,
+        overwrite,
+        lambda p, staging: build_graph(p, staging, spec, resolved, tokenizer, the_plan, schema),
+        make_manifest,
+    )
+
+
+def plan_only(spec: MixSpec, beam_args: list[str] | None = None) -> tuple[Plan, dict[str, str]]:
+    workdir = tempfile.mkdtemp(prefix="rootstock-mix-plan-")
+    try:
+        _, _, the_plan, availability = prepare(spec, beam_args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return the_plan, availability
