@@ -5,6 +5,10 @@ record, and re-generating it (after a removal request, say) is a pure function. 
 header makes the release loadable per language with `datasets.load_dataset(DIR, "<lang>")`
 and valid on the Hugging Face Hub; the body is the ROOTS-style data card: sources and
 licences, per-language sizes, what each step removed, and how to ask for removal.
+
+The Markdown lives in templates/card.md, rendered by huggingface_hub's
+`DatasetCard.from_template`; this module computes what it shows, so the wording can change
+without touching the arithmetic and the numbers can be tested without parsing Markdown.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
@@ -20,6 +26,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from rootstock.catalog.registry import UNDETERMINED, load_registry
 
 CARD = "README.md"
+TEMPLATE = Path(__file__).parent / "templates" / "card.md"
 
 # SPDX ids the Hub's `license` field accepts as they are (lowercased); anything else is
 # `other` with the per-source list. From the Hub's documented licence identifiers.
@@ -177,10 +184,9 @@ def human_bytes(nbytes: int) -> str:
     return f"{nbytes} B"
 
 
-def _table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+def _cell(value: Any) -> str:
+    """A value as one Markdown table cell: a `|` or line break in it would split the row."""
+    return str(value).replace("|", "\\|").replace("\n", " ")
 
 
 def _stage_report(manifest: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -198,7 +204,7 @@ def _notes(manifest: dict[str, Any]) -> dict[str, int]:
     return notes
 
 
-def _step_table(manifest: dict[str, Any]) -> list[list[Any]]:
+def _step_table(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """Per step, summed over sources: documents in, removed (%), bytes changed, main reasons."""
     steps: dict[str, dict[str, Any]] = {}
     for source in manifest["sources"].values():
@@ -214,200 +220,174 @@ def _step_table(manifest: dict[str, Any]) -> list[list[Any]]:
     for name, agg in steps.items():
         removed = agg["in"] - agg["out"]
         reasons = ", ".join(f"{r} {n}" for r, n in sorted(agg["reasons"].items(), key=lambda kv: -kv[1]))
-        bytes_note = "-" if name == "ingest" else _pct(agg["bin"] - agg["bout"], agg["bin"])
-        rows.append([name, agg["in"], removed, _pct(removed, agg["in"]), bytes_note, reasons or "-"])
+        rows.append(
+            {
+                "name": _cell(name),
+                "docs_in": agg["in"],
+                "removed": removed,
+                "removed_pct": _pct(removed, agg["in"]),
+                "bytes_changed": "-" if name == "ingest" else _pct(agg["bin"] - agg["bout"], agg["bin"]),
+                "reasons": _cell(reasons or "-"),
+            }
+        )
     return rows
 
 
-def card_body(manifest: dict[str, Any]) -> str:
-    registry = load_registry()
-    totals = manifest["totals"]
-    langs = _languages(manifest)
-    name = lambda code: registry[code].name if code in registry else ("undetermined" if code == UNDETERMINED else code)  # noqa: E731
-    out: list[str] = [f"# {manifest['release']}", ""]
-    parent = manifest.get("parent")
-    out += [
-        f"A multilingual text corpus curated with [rootstock](https://github.com/rootstock/rootstock) "
-        f"{manifest['rootstock']['version']} (commit `{manifest['rootstock'].get('commit') or 'unknown'}`) on "
-        f"{manifest['created']}: **{totals['docs_out']:,} documents, {human_bytes(totals['bytes_out'])} of UTF-8 text** in "
-        f"{len(langs)} languages from {len(manifest['sources'])} sources. "
-        f"{totals['docs_dropped']:,} of {totals['docs_in']:,} input documents were removed; every removal is counted "
-        f"by step and reason in `manifest.json`, which also lists every file with its sha256 "
-        f"(check them with `rootstock verify`).",
-        "",
-    ]
-    if parent:
-        out += [f"Derived from release `{parent['release']}` (manifest sha256 `{parent['manifest_sha256']}`).", ""]
-    out += [
-        "## Loading",
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        'ds = load_dataset("PATH_OR_REPO", "fi")   # one configuration per language; "default" has all',
-        "```",
-        "",
-        "Every row keeps its provenance: `source` (catalogue uid), `url`, `source_doc_id`, `license`, "
-        "`input_file`/`input_row` and `retrieved_at`; stage columns say why it was kept "
-        "(`lang_score`, `quality`, `dup_cluster_id`, `pii_counts`, ...).",
-        "",
-    ]
-
-    out += ["## Sources", ""]
-    per_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for cell in manifest["by_source_lang"]:
-        per_source[cell["source"]][0] += cell["docs_out"]
-        per_source[cell["source"]][1] += cell["bytes_out"]
-    rows = []
-    for uid, source in sorted(manifest["sources"].items()):
-        cat = source["catalog"]
-        docs, nbytes = per_source.get(uid, [0, 0])
-        rows.append(
-            [
-                f"`{uid}`",
-                cat["name"],
-                cat["license"]["id"],
-                cat["custodian"]["name"],
-                f"{docs:,}",
-                human_bytes(nbytes),
-                _pct(nbytes, totals["bytes_out"]),
-            ]
-        )
-    out += [_table(["uid", "name", "licence", "custodian", "documents", "text", "share of bytes"], rows), ""]
-
-    out += ["## Languages", ""]
-    rows = [
-        [
-            f"`{code}`",
-            name(code),
-            f"{s['docs']:,}",
-            human_bytes(s["bytes"]),
-            _pct(s["bytes"], totals["bytes_out"]),
-            ", ".join(sorted(s["sources"])),
-        ]
-        for code, s in langs.items()
-    ]
-    out += [_table(["config", "language", "documents", "text", "share of bytes", "sources"], rows), ""]
-
-    out += [
-        "## What each step removed",
-        "",
-        "Documents in and removed per step, summed over sources (per-source records with every parameter are in "
-        "`manifest.json` under `sources.<uid>.processing`). *Bytes changed* is text removed from documents that "
-        "were kept or dropped at that step (template lines, PII redaction) plus the dropped documents' bytes.",
-        "",
-        _table(["step", "documents in", "removed", "removed %", "bytes changed", "reasons"], _step_table(manifest)),
-        "",
-    ]
-
-    notes = _notes(manifest)
-    dedup = _stage_report(manifest, "dedup")
-    if dedup is not None:
-        removed = {k: v for k, v in totals["dropped_by_reason"].items() if k.startswith("dedup:")}
-        near = dedup.get("near")
-        out += [
-            "## Deduplication",
-            "",
-            f"Scope: `{dedup.get('scope')}`. Removed: "
-            + (", ".join(f"{k.split(':', 1)[1]} {v:,}" for k, v in removed.items()) or "nothing")
-            + f". {notes.get('dedup:has_duplicates', 0):,} kept documents stand for a cluster of duplicates "
-            "(`dup_cluster_size` > 1)."
-            + (
-                f" Near duplicates: MinHash, Jaccard ≥ {near['threshold']} on {near['ngram']}-grams, "
-                f"{near['bands']} bands × {near['rows']} rows."
-                if near
-                else ""
-            ),
-            "",
-        ]
-    pii = _stage_report(manifest, "pii")
-    if pii is not None:
-        counts = {k.split(":", 1)[1]: v for k, v in notes.items() if k.startswith("pii:")}
-        dropped = {k: v for k, v in totals["dropped_by_reason"].items() if k.startswith("pii:")}
-        out += [
-            "## Personal information",
-            "",
-            "Redactions in kept documents, by category (replaced by `"
-            + pii.get("token_format", "PI:{category}")
-            + "`): "
-            + (", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "none")
-            + ". "
-            + "Documents dropped under a source's `drop` policy: "
-            + (", ".join(f"{k.split(':', 1)[1]} {v:,}" for k, v in dropped.items()) or "none")
-            + ". "
-            "Detection is pattern based (e-mail, IP, phone, payment card, IBAN, national ids, user handles and keys); "
-            "names and addresses are not detected.",
-            "",
-        ]
-
-    langid = _stage_report(manifest, "langid")
-    quality = _stage_report(manifest, "quality")
-    out += ["## Known limitations", ""]
+def _limitations(
+    manifest: dict[str, Any], langs: dict[str, dict[str, Any]], notes: dict[str, int], name: Callable[[str], str]
+) -> list[str]:
+    """What a reader cannot take for granted: checks that could not run, or did not."""
     limitations = []
+    langid = _stage_report(manifest, "langid")
     if langid is not None:
-        present = set(langs)
-        unverifiable = sorted(
-            present & (set(langid.get("languages_without_label", [])) | set(langid.get("declared_unverifiable", [])))
-        )
+        without_label = set(langid.get("languages_without_label", [])) | set(langid.get("declared_unverifiable", []))
+        unverifiable = sorted(set(langs) & without_label)
         if unverifiable:
             limitations.append(
                 "Language ID could not verify: "
                 + ", ".join(f"{name(c)} (`{c}`)" for c in unverifiable)
-                + f" — the model has no reliable label for them, so these documents carry their source's declared "
+                + " — the model has no reliable label for them, so these documents carry their source's declared "
                 f"language ({notes.get('langid:unverifiable', 0):,} documents marked `lang_check = unverifiable`)."
             )
     else:
         limitations.append("Language ID was not run: every language is as the source declared it.")
-    disabled_rows = []
-    if quality is not None:
-        for code in langs:
-            disabled = quality.get("languages", {}).get(code, {}).get("disabled_checks", [])
-            if disabled:
-                disabled_rows.append([f"`{code}`", name(code), ", ".join(disabled)])
-        if disabled_rows:
-            limitations.append(
-                "Some quality checks were disabled for lack of a word list or language model "
-                "(never replaced by English ones); see the table below."
-            )
-    else:
+    if _stage_report(manifest, "quality") is None:
         limitations.append("Quality filters were not run.")
+    elif _disabled_checks(manifest, langs, name):
+        limitations.append(
+            "Some quality checks were disabled for lack of a word list or language model "
+            "(never replaced by English ones); see the table below."
+        )
     for stage in ("dedup", "pii"):
         if _stage_report(manifest, stage) is None:
             limitations.append(f"The `{stage}` stage was not run.")
-    if "und" in langs:
-        limitations.append(f"{langs['und']['docs']:,} documents are in config `und`: language not determined.")
-    out += [f"- {item}" for item in limitations] + [""]
-    if disabled_rows:
-        out += [
-            "Quality checks disabled per language:",
-            "",
-            _table(["config", "language", "disabled checks"], disabled_rows),
-            "",
-        ]
-
-    out += [
-        "## Removal requests",
-        "",
-        "If you own content in this corpus and want it removed, write to the source's removal contact below with the "
-        "URLs or ids of the documents. Maintainers remove them with `rootstock remove RELEASE --urls FILE "
-        "--reason TEXT --output NEW` (or `--ids`, or `--source UID` for a whole source): the new release drops the "
-        "documents and their near-duplicate copies, and its manifest records the request without the removed text.",
-        "",
-        _table(
-            ["source", "removal contact"],
-            [[f"`{uid}`", s["catalog"]["removal_contact"]] for uid, s in sorted(manifest["sources"].items())],
-        ),
-        "",
-    ]
-    for removal in manifest.get("removals", []):
-        out.append(
-            f"- {removal['date']}: {removal['removed_docs']:,} documents removed ({removal['mode']}): {removal['reason']}"
+    if UNDETERMINED in langs:
+        limitations.append(
+            f"{langs[UNDETERMINED]['docs']:,} documents are in config `{UNDETERMINED}`: language not determined."
         )
-    return "\n".join(out).rstrip() + "\n"
+    return limitations
+
+
+def _disabled_checks(
+    manifest: dict[str, Any], langs: dict[str, dict[str, Any]], name: Callable[[str], str]
+) -> list[dict[str, str]]:
+    quality = _stage_report(manifest, "quality") or {}
+    rows = []
+    for code in langs:
+        disabled = quality.get("languages", {}).get(code, {}).get("disabled_checks", [])
+        if disabled:
+            rows.append({"code": code, "name": _cell(name(code)), "checks": _cell(", ".join(disabled))})
+    return rows
+
+
+def card_variables(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Everything templates/card.md shows, computed from the manifest and formatted for display.
+
+    The template only lays values out, so what the card claims can be checked against the
+    manifest here. Table cells are escaped; lists of counts are joined by the template.
+    """
+    registry = load_registry()
+    totals = manifest["totals"]
+    langs = _languages(manifest)
+    notes = _notes(manifest)
+
+    def name(code: str) -> str:
+        if code in registry:
+            return registry[code].name
+        return "undetermined" if code == UNDETERMINED else code
+
+    per_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for cell in manifest["by_source_lang"]:
+        per_source[cell["source"]][0] += cell["docs_out"]
+        per_source[cell["source"]][1] += cell["bytes_out"]
+    sources = []
+    for uid, source in sorted(manifest["sources"].items()):
+        cat = source["catalog"]
+        docs, nbytes = per_source.get(uid, [0, 0])
+        sources.append(
+            {
+                "uid": uid,
+                "name": _cell(cat["name"]),
+                "license": _cell(cat["license"]["id"]),
+                "custodian": _cell(cat["custodian"]["name"]),
+                "docs": f"{docs:,}",
+                "text": human_bytes(nbytes),
+                "share": _pct(nbytes, totals["bytes_out"]),
+                "removal_contact": _cell(cat["removal_contact"]),
+            }
+        )
+    languages = [
+        {
+            "code": code,
+            "name": _cell(name(code)),
+            "docs": f"{stats['docs']:,}",
+            "text": human_bytes(stats["bytes"]),
+            "share": _pct(stats["bytes"], totals["bytes_out"]),
+            "sources": _cell(", ".join(sorted(stats["sources"]))),
+        }
+        for code, stats in langs.items()
+    ]
+
+    dedup = _stage_report(manifest, "dedup")
+    if dedup is not None:
+        dedup = {
+            "scope": dedup.get("scope"),
+            "removed": [
+                f"{k.split(':', 1)[1]} {v:,}" for k, v in totals["dropped_by_reason"].items() if k.startswith("dedup:")
+            ],
+            "clustered": f"{notes.get('dedup:has_duplicates', 0):,}",
+            "near": dedup.get("near"),
+        }
+    pii = _stage_report(manifest, "pii")
+    if pii is not None:
+        redactions = {k.split(":", 1)[1]: v for k, v in notes.items() if k.startswith("pii:")}
+        pii = {
+            "token_format": pii.get("token_format", "PI:{category}"),
+            "redactions": [f"{k} {v:,}" for k, v in sorted(redactions.items())],
+            "dropped": [
+                f"{k.split(':', 1)[1]} {v:,}" for k, v in totals["dropped_by_reason"].items() if k.startswith("pii:")
+            ],
+        }
+
+    return {
+        "release": manifest["release"],
+        "version": manifest["rootstock"]["version"],
+        "commit": manifest["rootstock"].get("commit") or "unknown",
+        "created": manifest["created"],
+        "parent": manifest.get("parent"),
+        "totals": {
+            "docs_out": f"{totals['docs_out']:,}",
+            "text_out": human_bytes(totals["bytes_out"]),
+            "docs_in": f"{totals['docs_in']:,}",
+            "docs_dropped": f"{totals['docs_dropped']:,}",
+            "languages": len(langs),
+            "sources": len(manifest["sources"]),
+        },
+        "sources": sources,
+        "languages": languages,
+        "steps": _step_table(manifest),
+        "dedup": dedup,
+        "pii": pii,
+        "limitations": _limitations(manifest, langs, notes, name),
+        "disabled_checks": _disabled_checks(manifest, langs, name),
+        "removals": [  # one list item each: a line break in the reason would end the item
+            {
+                "date": r["date"],
+                "docs": f"{r['removed_docs']:,}",
+                "mode": r["mode"],
+                "reason": " ".join(r["reason"].split()),
+            }
+            for r in manifest.get("removals", [])
+        ],
+    }
 
 
 def render_card(manifest: dict[str, Any], pretty_name: str | None = None) -> str:
-    data = card_data(manifest, pretty_name)
-    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{card_body(manifest)}"))
+    """The card's Markdown: YAML header from card_data(), body from templates/card.md."""
+    card = DatasetCard.from_template(
+        card_data(manifest, pretty_name), template_path=str(TEMPLATE), **card_variables(manifest)
+    )
+    return str(card).rstrip() + "\n"
 
 
 def write_card(root: str, manifest: dict[str, Any]) -> dict[str, Any]:
