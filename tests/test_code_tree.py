@@ -13,13 +13,12 @@ from rootstock.sources import code_tree
 from rootstock.sources.code_tree import (
     CodeTreeOptions,
     file_mtime,
-    identify_license,
     iter_unit,
     plan_tree,
     plan_units,
-    resolve_license,
     unit_name,
 )
+from rootstock.sources.licenses import identify_license, resolve_license
 from rootstock.sources.records import RecordError
 
 MIT = """MIT License

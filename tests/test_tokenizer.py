@@ -14,13 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 import sentencepiece as spm
 
+from rootstock.errors import TokenizerTrainError
 from rootstock.filters.tokens import Tokenizer, TokenizerError
 from rootstock.pipeline.cli import main as cli_main
 from rootstock.pipeline.cli import parser as cli_parser
 from rootstock.pipeline.config import load_config
 from rootstock.pipeline.jobs.count_tokens import count_tokens
 from rootstock.pipeline.jobs.curate import run
-from rootstock.pipeline.jobs.train_tokenizer import TokenizerTrainError, plan_sample, train_tokenizer
+from rootstock.pipeline.jobs.train_tokenizer import plan_sample, train_tokenizer
 from rootstock.pipeline.release.release import iter_rows as read_parquet_rows
 from rootstock.pipeline.release.verify import verify
 from tests.conftest import DEMO_CONFIG, entry, run_cli, write_catalog, write_config
