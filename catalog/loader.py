@@ -6,16 +6,16 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from rootstock.catalog.entry import SourceEntry
 from rootstock.catalog.registry import LanguageRegistry, load_registry
-from rootstock.errors import CatalogError
+from rootstock.errors import CatalogError, ConfigError
 from rootstock.paths import is_url, resolve_path
 from rootstock.sources.connectors import check_connector
+from rootstock.strict import read_yaml, validation_problems
 
-DEFAULT_CATALOG = Path(__file__).parent
+DEFAULT_CATALOG = Path("catalog")  # the commands' default: ./catalog, as in a checkout of this repository
 
 
 @dataclass
@@ -67,7 +67,7 @@ def _check_entry(entry: SourceEntry, file: Path, registry: LanguageRegistry) -> 
     return problems
 
 
-def load_catalog(root: str | Path = DEFAULT_CATALOG, *, check_files: bool = True) -> Catalog:
+def load_catalog(root: str | Path, *, check_files: bool = True) -> Catalog:
     """Load every entry under ROOT/sources (or ROOT itself); raise CatalogError listing all problems."""
     catalog, problems = _load(Path(root), check_files=check_files)
     if problems:
@@ -75,7 +75,7 @@ def load_catalog(root: str | Path = DEFAULT_CATALOG, *, check_files: bool = True
     return catalog
 
 
-def validate_catalog(root: str | Path = DEFAULT_CATALOG) -> tuple[Catalog, list[tuple[str, str, str]]]:
+def validate_catalog(root: str | Path) -> tuple[Catalog, list[tuple[str, str, str]]]:
     return _load(Path(root), check_files=True)
 
 
@@ -92,18 +92,12 @@ def _load(root: Path, *, check_files: bool) -> tuple[Catalog, list[tuple[str, st
         problems.append((str(directory), "(catalogue)", "no *.yaml entries found"))
     for file in files:
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as err:
-            problems.append((str(file), "(file)", f"not valid YAML: {err}"))
+            entry = SourceEntry.model_validate(read_yaml(file, "catalogue entry"))
+        except ConfigError as err:
+            problems += [(str(file), "(file)", p.reason) for p in err.problems]
             continue
-        if not isinstance(data, dict):
-            problems.append((str(file), "(file)", "must be a YAML mapping"))
-            continue
-        try:
-            entry = SourceEntry.model_validate(data)
         except ValidationError as err:
-            for e in err.errors():
-                problems.append((str(file), _field(e["loc"]), e["msg"]))
+            problems += [tuple(p) for p in validation_problems(err, str(file))]
             continue
         entry_problems = _check_entry(entry, file, registry)
         if not check_files:

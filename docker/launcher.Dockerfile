@@ -5,6 +5,7 @@ FROM python:3.11-slim
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 WORKDIR /opt/rootstock
 COPY pyproject.toml constraints.txt README.md ./
+COPY rootstock ./rootstock
 COPY catalog ./catalog
 COPY sources ./sources
 COPY filters ./filters
@@ -14,6 +15,6 @@ RUN pip install --no-cache-dir -c constraints.txt . \
  && pip check
 
 # Dataflow Flex Templates call the Python entry named here.
-ENV FLEX_TEMPLATE_PYTHON_PY_FILE=/opt/rootstock/pipeline/cli.py
+ENV FLEX_TEMPLATE_PYTHON_PY_FILE=/opt/rootstock/pipeline/cli/__main__.py
 ENTRYPOINT ["rootstock"]
 CMD ["--help"]

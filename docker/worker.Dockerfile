@@ -8,6 +8,7 @@ ENV MALLOC_ARENA_MAX=2
 
 WORKDIR /opt/rootstock
 COPY pyproject.toml constraints.txt README.md ./
+COPY rootstock ./rootstock
 COPY catalog ./catalog
 COPY sources ./sources
 COPY filters ./filters

@@ -40,17 +40,21 @@ def validation_problems(err: ValidationError, file: str, prefix: str = "") -> li
 
 
 def read_yaml(path: Path, what: str, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
-    """A YAML file that must hold a mapping."""
+    """A YAML file that must hold a mapping; ERROR names the file and what is wrong with it."""
+
+    def fail(reason: str) -> ConfigError:
+        return error(problems=[Problem(str(path), None, reason)])
+
     try:
         data = yaml.safe_load(Path(path).read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise error(f"{path}: no such {what}") from None
+        raise fail(f"no such {what}") from None
     except IsADirectoryError:
-        raise error(f"{path}: is a directory, not a {what}") from None
+        raise fail(f"is a directory, not a {what}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise error(f"{path}: not valid YAML: {err}") from None
+        raise fail(f"not valid YAML: {err}") from None
     if not isinstance(data, dict):
-        raise error(f"{path}: a {what} is a YAML mapping")
+        raise fail(f"a {what} is a YAML mapping")
     return data
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rootstock.errors import InputError
 from rootstock.sources.records import RecordError
 
 
@@ -38,11 +39,11 @@ def plan_units(paths: list[str], options: HfDatasetOptions, entry_license: str |
             if isinstance(loaded, datasets.DatasetDict):
                 split = options.split or "train"
                 if split not in loaded:
-                    raise ValueError(f"{path}: saved DatasetDict has no split {split!r} (has {sorted(loaded)})")
+                    raise InputError(f"{path}: saved DatasetDict has no split {split!r} (has {sorted(loaded)})")
                 loaded = loaded[split]
             files = [f["filename"] for f in loaded.cache_files]
             if not files:
-                raise ValueError(f"{path}: the saved dataset has no Arrow files")
+                raise InputError(f"{path}: the saved dataset has no Arrow files")
             units.extend(("arrow", f) for f in files)
         return units
     stream = _load_stream(paths, options)

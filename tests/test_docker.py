@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 
 from tests.conftest import REPO
 
@@ -22,7 +23,10 @@ def test_worker_image_matches_pinned_beam():
     assert base.group(2) == _pin("apache-beam")
 
 
-def test_images_install_with_the_lock_file():
+def test_images_install_with_the_lock_file_and_every_package_folder():
+    folders = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values()
     for name in ("worker.Dockerfile", "launcher.Dockerfile"):
         text = (REPO / "docker" / name).read_text()
-        assert "-c constraints.txt" in text and "COPY pipeline" in text and "COPY catalog" in text
+        assert "-c constraints.txt" in text
+        for folder in folders:
+            assert re.search(rf"^COPY {folder} \./{folder}$", text, re.MULTILINE), (name, folder)

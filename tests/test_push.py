@@ -11,8 +11,9 @@ import pytest
 from huggingface_hub import constants
 from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 
+from rootstock.errors import PushError
 from rootstock.pipeline.cli import main
-from rootstock.pipeline.release.push import PushError, push
+from rootstock.pipeline.release.push import push
 from tests.conftest import DEMO_CONFIG, run_cli
 from tests.hub_server import HubServer
 

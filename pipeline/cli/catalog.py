@@ -73,10 +73,12 @@ def cmd_languages(args) -> int:
 def add_parsers(sub) -> None:
     cat = sub.add_parser("catalog", help="catalogue commands").add_subparsers(dest="catalog_command", required=True)
     validate = cat.add_parser("validate", help="check every entry; non-zero exit on any problem")
-    validate.add_argument("dir", nargs="?", default=str(DEFAULT_CATALOG))
+    validate.add_argument(
+        "dir", nargs="?", default=str(DEFAULT_CATALOG), help="catalogue directory (default: ./catalog)"
+    )
     validate.set_defaults(func=cmd_validate)
     lst = cat.add_parser("list", help="table of catalogue entries")
-    lst.add_argument("dir", nargs="?", default=str(DEFAULT_CATALOG))
+    lst.add_argument("dir", nargs="?", default=str(DEFAULT_CATALOG), help="catalogue directory (default: ./catalog)")
     lst.set_defaults(func=cmd_list)
 
     langs = sub.add_parser("languages", help="table of the language registry")

@@ -20,6 +20,7 @@ import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from rootstock.errors import ReleaseError
 from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.beam.gather import read_json_list, write_json_list
 from rootstock.pipeline.beam.options import pipeline_options
@@ -34,7 +35,7 @@ def shard_cell(shard: dict[str, Any]) -> tuple[str, str]:
     """(source, lang) of a data shard; data shards are written one per (lang, source)."""
     langs, sources = shard.get("languages") or [shard.get("lang")], shard.get("sources") or [shard.get("source")]
     if len(langs) != 1 or len(sources) != 1 or None in (langs[0], sources[0]):
-        raise ValueError(f"{shard['path']}: a data shard should hold one language and one source")
+        raise ReleaseError(f"{shard['path']}: a data shard should hold one language and one source")
     return sources[0], langs[0]
 
 
@@ -104,11 +105,11 @@ def apply_token_counts(
     by_path = {row["path"]: row for row in shard_counts}
     missing = [s["path"] for s in manifest["shards"] if s["path"] not in by_path]
     if missing:
-        raise ValueError(f"no token count for {len(missing)} shard(s), e.g. {missing[0]}")
+        raise ReleaseError(f"no token count for {len(missing)} shard(s), e.g. {missing[0]}")
     for shard in manifest["shards"]:
         row = by_path[shard["path"]]
         if row["docs"] != shard["rows"]:
-            raise ValueError(
+            raise ReleaseError(
                 f"{shard['path']}: read {row['docs']} documents, the manifest says {shard['rows']}; run `rootstock verify`"
             )
     shards = [{**s, "tokens": by_path[s["path"]]["tokens"]} for s in manifest["shards"]]

@@ -18,7 +18,6 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from apache_beam.io.filesystems import FileSystems
 from pydantic import ValidationError
 
@@ -37,6 +36,7 @@ from rootstock.pipeline.release.write import write_release
 from rootstock.pipeline.stages.base import REJECTED
 from rootstock.pipeline.stages.base import rejected as mark_rejected
 from rootstock.pipeline.stages.quality import QualitySettings, ThresholdResolver, lid_mode
+from rootstock.strict import read_yaml, validation_problems
 
 REFILTER_KEYS = ("thresholds", "sources", "code", "code_sources")
 
@@ -49,9 +49,7 @@ def _deep_merge(base: dict, update: dict) -> dict:
 
 
 def load_thresholds(path: str | Path) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a thresholds file is a YAML mapping")
+    data = read_yaml(Path(path), "thresholds file")
     unknown = sorted(set(data) - set(REFILTER_KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {unknown}; a thresholds file may set {list(REFILTER_KEYS)}")
@@ -118,7 +116,7 @@ def refilter(
     try:
         config = RunConfig.model_validate(config_data)
     except ValidationError as err:
-        raise ConfigError(f"{thresholds_file}: {err}") from None
+        raise ConfigError("invalid thresholds", problems=validation_problems(err, str(thresholds_file))) from None
     resolver = ThresholdResolver(config.stages.quality, config.stages.langid)
     registry = load_registry()
     try:

@@ -17,17 +17,14 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
-from rootstock.filters.tokens import Tokenizer, TokenizerError
+from rootstock.errors import MixSpecError, TokenizerError
+from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.jobs.execute import execute
 from rootstock.pipeline.mix.graph import build_graph, count_available
 from rootstock.pipeline.mix.manifest import build_mix_manifest
-from rootstock.pipeline.mix.plan import (
-    Available,
-    Plan,
-    plan,
-)
+from rootstock.pipeline.mix.plan import Available, Plan, plan
 from rootstock.pipeline.mix.resolve import Resolved, manifest_tokens, resolve, union_schema
-from rootstock.pipeline.mix.spec import MixSpec, MixSpecError
+from rootstock.pipeline.mix.spec import MixSpec
 from rootstock.pipeline.release.publish import check_target, discard, staging_dir
 
 

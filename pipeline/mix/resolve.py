@@ -12,14 +12,14 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
-from rootstock.errors import ReleaseError
+from rootstock.errors import MixSpecError, ReleaseError
 from rootstock.filters.tokens import Tokenizer
 from rootstock.paths import is_url
 from rootstock.pipeline.mix.plan import (
     NO_CLASS,
     Available,
 )
-from rootstock.pipeline.mix.spec import Component, MixSpec, MixSpecError
+from rootstock.pipeline.mix.spec import Component, MixSpec
 from rootstock.pipeline.release.columns import SCHEMA
 from rootstock.pipeline.release.release import Release
 
