@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from rootstock.filters.code import canonical_license
+from rootstock.filters.code import COPYLEFT, canonical_license
 
 UNKNOWN = "unknown"
 
@@ -85,35 +85,22 @@ def _norm(text: str) -> str:
 _SPDX_LINE = re.compile(r"SPDX-License-Identifier:\s*([A-Za-z0-9.+-]+)\s*$", re.MULTILINE)
 
 # What `identify_license` can answer (besides "unknown").
-KNOWN_LICENSES: frozenset[str] = frozenset(
-    {
-        "MIT",
-        "Apache-2.0",
-        "BSD-2-Clause",
-        "BSD-3-Clause",
-        "BSD-3-Clause-Clear",
-        "BSD-4-Clause",
-        "ISC",
-        "MPL-2.0",
-        "Unlicense",
-        "CC0-1.0",
-        "EUPL-1.1",
-        "EUPL-1.2",
-        "ECL-2.0",
-        "GPL-2.0-only",
-        "GPL-2.0-or-later",
-        "GPL-3.0-only",
-        "GPL-3.0-or-later",
-        "AGPL-3.0-only",
-        "AGPL-3.0-or-later",
-        "LGPL-2.0-only",
-        "LGPL-2.0-or-later",
-        "LGPL-2.1-only",
-        "LGPL-2.1-or-later",
-        "LGPL-3.0-only",
-        "LGPL-3.0-or-later",
-    }
-)
+# The SPDX ids the matcher can answer: the common permissive licences and the GNU family.
+KNOWN_LICENSES: frozenset[str] = COPYLEFT | {
+    "MIT",
+    "Apache-2.0",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "BSD-3-Clause-Clear",
+    "BSD-4-Clause",
+    "ISC",
+    "MPL-2.0",
+    "Unlicense",
+    "CC0-1.0",
+    "EUPL-1.1",
+    "EUPL-1.2",
+    "ECL-2.0",
+}
 
 _NOTICE = r"(?:terms of|licensed under|released under|distributed under|available under)"
 
