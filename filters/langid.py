@@ -23,8 +23,8 @@ from rootstock.catalog.registry import LanguageRegistry, load_registry
 LABEL_PREFIX = "__label__"
 # Labels a model emits but cannot be trusted with, by model sha256: their languages are
 # treated as unverifiable (kept, flagged) instead of rejected wholesale. lid.176.ftz: Yoruba
-# scored 0.12 accuracy on UDHR paragraphs (../shared/reference/stack-notes.md), and on the
-# bundled sample every Yoruba document came out as Irish (`ga`).
+# paragraphs of the UDHR are labelled right 12% of the time, and on the bundled sample every
+# Yoruba document came out as Irish (`ga`).
 KNOWN_UNRELIABLE = {
     "8f3472cfe8738a7b6099e8e999c3cbfae0dcd15696aac7d7738a8039db603e83": {"yo"},  # lid.176.ftz
 }

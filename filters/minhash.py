@@ -1,8 +1,11 @@
 """MinHash near-duplicate detection: shingles, signatures, LSH banding parameters and band keys.
 
-ROOTS itself used SimHash plus suffix arrays for OSCAR (roots.md §3); rootstock uses MinHash-LSH
-with ROOTS's feature recipe: lowercased text, Unicode punctuation removed, sliding windows of
-tokens. Everything here is plain Python/numpy (no Beam); pipeline/dedup.py wires it in.
+ROOTS itself deduplicated OSCAR with SimHash plus suffix-array substring removal (ROOTS paper,
+Laurençon et al. 2022, arXiv:2303.03915; bigscience-workshop/data-preparation
+`preprocessing/training/01b_oscar_cleaning_and_filtering/deduplicate/`); rootstock uses
+MinHash-LSH with ROOTS's feature recipe: lowercased text, Unicode punctuation removed, sliding
+windows of tokens. Everything here is plain Python/numpy (no Beam); pipeline/stages/dedup/
+wires it in.
 
 Shingles
 --------
@@ -12,31 +15,28 @@ Shingles
     are deleted, so "क्‍ष" with and without a ZWJ, or a soft-hyphenated word, match;
   * letters, marks and digits (L, M, N) are word characters; everything else (white space,
     punctuation P, symbols S, controls, unassigned code points) separates tokens;
-  * languages whose registry `script` is written without spaces (NO_SPACE_SCRIPTS: Hans,
-    Hant, Jpan, Thai, ...) use CHARACTER shingles: every word character is a token and the
-    window is `char_n` = CHAR_NGRAM = 5 characters (white space and punctuation removed);
-    ROOTS's SimHash used 6-character windows for zh, 5 keeps a one-character edit from
-    touching more than 5 shingles, as a one-word edit does for word 5-grams;
+  * languages whose registry `script` is written without spaces (filters/scripts.py:
+    Hans, Hant, Jpan, Thai, Khmr, ...) use CHARACTER shingles: every word character is a
+    token and the window is `char_n` = CHAR_NGRAM = 5 characters (white space and punctuation
+    removed); ROOTS's SimHash used 6-character windows (its `deduplicate/conf/` files), 5 keeps
+    a one-character edit from touching more than 5 shingles, as a one-word edit does for word
+    5-grams;
   * other languages (and "und", and programming languages) use WORD shingles of `n` tokens,
-    a token being a run of word characters; characters of the no-space scripts inside such a
-    document (a Chinese quote in English text) are one token each, as in
-    filters.words.unicode_words, so a pure Han run gives the same shingles in both modes;
+    a token being a run of word characters; characters of the scripts written without spaces
+    inside such a document (a Chinese or Thai quote in English text) are one token each, as in
+    filters.words.unicode_words, so a pure Han or Thai run gives the same shingles in both modes;
   * a document with fewer tokens than the window gives one shingle of all its tokens; a
     document with no token gives none (its signature is EMPTY and it gets no band keys).
 `shingle_texts()` returns the same shingles as readable strings (tokens joined by " " in word
 mode, by "" in character mode), computed by an independent regex implementation; the tests check
 that hashing them with `shingle_hash()` gives exactly `shingles()`.
 
-Why not filters.words.split_words for languages with spaces: on ~2 KB documents, one core,
-split_words alone runs at 45-370 docs/s for every spaCy/pyvi/jieba language (yo 45, fr 150,
-vi 163, en 206, ar 366; hi 3.5k with IndicNLP), i.e. 3-22 ms/doc, while this whole path,
-text to signature, takes ~0.08 ms/doc (0.03 ms batched; benchmarks/minhash.py). With
-split_words, text→signature would be ~1.1x faster than datasketch instead of 4-10x, and dedup
-would be the slowest stage of the pipeline. Word segmentation buys nothing for shingling
-languages that already separate words with spaces (ROOTS's own SimHash dedup split English on
-white space and all other languages into characters), and a tokenisation that ignores the
-language label keeps two copies of one text with different LID labels (fr/es, hi/mr) from
-getting different shingles. The language only chooses between word and character shingles.
+Tokens do not come from filters.words.split_words: its spaCy/pyvi/jieba backends cost
+milliseconds per document, which would make dedup the slowest stage, and segmentation buys
+nothing for shingling (ROOTS's SimHash split English at white space and every other language
+into characters). Ignoring the language label also keeps two copies of one text with different
+LID labels (fr/es, hi/mr) from getting different shingles: the language only chooses between
+word and character shingles.
 
 Hashing is vectorised over a batch of documents (in groups of <= 2^16 code points): UTF-32 code
 points, a class table per code point, token hashes as polynomial prefix sums mod 2^64 (base
@@ -49,23 +49,15 @@ share those versions, as they share all pinned dependencies.
 
 Signatures
 ----------
-`MinHasher` (num_perm=128, seed=1) computes signatures with rensa's `RMinHash` (rensa 0.5.0,
-algorithm version 2: a Fast-Similarity-Sketching MinHash in Rust, 32-bit slots; the fraction
-of equal slots estimates the Jaccard similarity, unbiased, with slightly less variance than
-classic MinHash, and per-band collision rates match j^rows; checked on random sets of 8-3000
-elements). Chosen by measurement (benchmarks/minhash.py: 2,000 documents of ~2 KB in 14
-languages, text→signature with the same shingles for every row, one core, best of 5):
-    datasketch MinHash.update loop          ~350 docs/s
-    datasketch MinHash.update_batch       ~2.9-3.0k docs/s
-    numpy universal hashing               ~7.9k docs/s per document (batched: 4.4k, memory-bound)
-    rensa CMinHash (batch)                ~8.7k docs/s
-    rensa RMinHash = MinHasher            ~11.6-13.4k docs/s per document, 31-33k text_signatures
-i.e. 3.9-4.7x datasketch's update_batch per document, 10-12x batched (shingling included in
-every row: 61 µs/doc per document, 20 µs/doc batched). rensa is fed our 64-bit shingle hashes, so its
-own string hashing plays no part; its permutations derive from `seed` alone, and its AVX2 and
-scalar kernels give the same digests (tested, with RENSA_FORCE_KERNEL). Signatures of a
-different rensa version, algorithm version, seed or shingling are not comparable:
-`MinHasher.fingerprint` names all of them for the run manifest.
+`MinHasher` (num_perm=128, seed=1) computes signatures with rensa's `RMinHash` (algorithm
+version 2: a Fast-Similarity-Sketching MinHash in Rust, 32-bit slots; the fraction of equal
+slots estimates the Jaccard similarity, and per-band collision rates match j^rows). It is the
+fastest of the implementations benchmarks/minhash.py compares on the same shingles, several
+times datasketch's. rensa is fed our 64-bit shingle hashes, so its own string hashing plays no
+part; its permutations derive from `seed` alone, and its AVX2 and scalar kernels give the same
+digests (tested, with RENSA_FORCE_KERNEL). Signatures of a different rensa version, algorithm
+version, seed or shingling are not comparable: `MinHasher.fingerprint` names all of them for
+the run manifest.
 
 LSH
 ---
@@ -78,11 +70,8 @@ over all (b, r) at once and needs neither scipy nor datasketch's private `_optim
 
 Default weights are FP 0.1 / FN 0.9, not datasketch's 0.5 / 0.5: candidates are verified by
 estimated Jaccard afterwards, so a banding false positive costs one signature comparison while a
-banding false negative is a duplicate lost for good. For threshold 0.8 and 128 permutations:
-  * weights 0.1/0.9 → 14 bands × 9 rows: FP 0.1007, FN 0.0039; collision probability
-    0.027 at J=0.5, 0.438 at 0.7, 0.867 at 0.8, 0.975 at 0.85, 0.999 at 0.9;
-  * weights 0.5/0.5 → 9 × 13 (datasketch's MinHashLSH default): FP 0.0253, FN 0.0333, but
-    only 0.686 at J=0.85 and 0.929 at 0.9, i.e. one pair in 14 at J=0.9 is never compared.
+banding false negative is a duplicate lost for good (for 0.8 and 128 permutations: 14 bands × 9
+rows instead of 9 × 13, which never compares one pair in 14 at J = 0.9).
 `band_keys` gives one 10-byte key per band (band index + 8-byte BLAKE2b of the band's slots).
 """
 
@@ -99,6 +88,7 @@ import rensa
 from rensa import RMinHash
 
 from rootstock.catalog.registry import UNDETERMINED, load_registry
+from rootstock.filters.scripts import PER_CHAR_CLASS, PER_CHAR_WORD, is_unspaced
 
 NUM_PERM = 128
 SEED = 1
@@ -107,15 +97,13 @@ CHAR_NGRAM = 5
 THRESHOLD = 0.8
 FP_WEIGHT = 0.1
 FN_WEIGHT = 0.9
-# Scripts written without spaces between words (ISO 15924): character shingles.
-NO_SPACE_SCRIPTS = frozenset({"Hans", "Hant", "Hani", "Jpan", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt"})
 # A signature slot no shingle reached: the whole signature of a document without shingles.
 EMPTY = np.uint32(0xFFFFFFFF)
 SHINGLE_VERSION = 1  # bump when anything below changes the shingle hashes
 
-# Character classes, as `regex` set contents. Per-char scripts are a subset of word characters.
+# Character classes, as `regex` set contents. The word characters of the scripts written
+# without spaces (filters/scripts.py: PER_CHAR_WORD) are one token each.
 WORD_CHARS = r"\p{L}\p{M}\p{N}"
-PER_CHAR_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
 DROPPED_CHARS = r"\p{Cf}"
 _SEP, _WORD, _PER_CHAR, _DROP = 0, 1, 2, 3
 
@@ -137,7 +125,7 @@ def _class_table() -> np.ndarray:
     every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
     for cls, pattern in (
         (_WORD, f"[{WORD_CHARS}]+"),
-        (_PER_CHAR, f"(?V1)[[{PER_CHAR_SCRIPTS}]&&[{WORD_CHARS}]]+"),
+        (_PER_CHAR, f"(?V1){PER_CHAR_WORD}+"),
         (_DROP, f"[{DROPPED_CHARS}]+"),
     ):
         for match in regex.finditer(pattern, every):
@@ -154,7 +142,7 @@ def char_shingles(lang: str) -> bool:
     code = registry.resolve(lang)
     if code is None:
         raise ValueError(f"unknown language {lang!r}: not in the language registry")
-    return registry[code].script in NO_SPACE_SCRIPTS
+    return is_unspaced(registry[code].script)
 
 
 # --- vectorised shingle hashing -------------------------------------------------------------
@@ -349,7 +337,7 @@ def shingles(text: str, lang: str, n: int = WORD_NGRAM, char_n: int = CHAR_NGRAM
 # --- readable twin (tests, debugging) ---------------------------------------------------------
 
 _DROP_RE = regex.compile(f"[{DROPPED_CHARS}]+")
-_WORD_TOKEN_RE = regex.compile(f"(?V1)[[{PER_CHAR_SCRIPTS}]&&[{WORD_CHARS}]]|[[{WORD_CHARS}]--[{PER_CHAR_SCRIPTS}]]+")
+_WORD_TOKEN_RE = regex.compile(f"(?V1){PER_CHAR_WORD}|[[{WORD_CHARS}]--[{PER_CHAR_CLASS}]]+")
 _CHAR_TOKEN_RE = regex.compile(f"[{WORD_CHARS}]")
 
 

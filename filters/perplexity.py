@@ -1,8 +1,9 @@
 """ROOTS / cc_net KenLM perplexity of a document, as plain Python (no Beam in here).
 
-Reference: /work/shared/reference/roots.md §2.2 ("Perplexity") and §2.4; the semantics are those
-of bigscience-workshop/data-preparation `01b_oscar_cleaning_and_filtering/filtering.py`
-(`compute_perplexity_score`), itself a copy of facebookresearch/cc_net `perplexity.DocLM`:
+Reference: the semantics are those of bigscience-workshop/data-preparation
+`preprocessing/training/01b_oscar_cleaning_and_filtering/filtering.py` (`compute_perplexity_score`;
+its per-language models come from `download_sentencepiece_kenlm_models.py` in the same folder),
+itself a copy of facebookresearch/cc_net `perplexity.DocLM`:
 
 1. normalise (`normalize_for_perplexity`): delete non-printing characters (code points 0-31 and
    127-159), strip, map exotic spaces to " ", every Unicode decimal digit to "0", then the

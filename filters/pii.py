@@ -1,8 +1,10 @@
 """PII detection and redaction as plain functions (no Beam).
 
-ROOTS (reference/roots.md §4.1) redacted KEY, EMAIL, USER and IP_ADDRESS with language-agnostic
-regexes and replaced each hit by `PI:<TAG>`; it dropped ID and phone numbers "due to false
-positives". Here every numeric category is *validated* before it is redacted, so they can come back:
+ROOTS (bigscience-workshop/data-preparation
+`preprocessing/training/02_pii/bigscience_pii_detect_redact.py`) redacted KEY, EMAIL, USER and
+IP_ADDRESS with language-agnostic regexes and replaced each hit by `PI:<TAG>`; it dropped ID and
+phone numbers "due to false positives". Here every numeric category is *validated* before it is
+redacted, so they can come back:
 
   category      candidate (all regexes bounded, linear)           validator / screens
   EMAIL         ASCII local@label(.label){0,8}.tld               TLD = >= 2 ASCII letters

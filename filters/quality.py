@@ -1,6 +1,7 @@
 """ROOTS per-document quality filtering (BigScience OSCAR "AC/DC" filters) as plain functions.
 
-Reference: /work/shared/reference/roots.md §2 and bigscience-workshop/data-preparation
+Reference: the ROOTS paper (Laurençon et al. 2022, arXiv:2303.03915) and
+bigscience-workshop/data-preparation
 `preprocessing/training/01b_oscar_cleaning_and_filtering/{filtering,parameters_filtering}.py`.
 The metric semantics are ROOTS's, so the per-language thresholds it tuned keep their meaning;
 the implementations are ours, each linear in the text length (regexes and Counters instead of
@@ -36,6 +37,7 @@ import emoji
 
 from rootstock.catalog.registry import UNDETERMINED, load_registry
 from rootstock.filters import wordlists
+from rootstock.filters.scripts import is_unspaced
 from rootstock.filters.words import split_words
 
 # --- character sets ---------------------------------------------------------------------------
@@ -178,8 +180,9 @@ def _row(min_words, long_word, char_rep, word_rep, special, stop, flagged, lang_
     return row
 
 
-# roots.md §2.3 = data-preparation parameters_filtering.py (final). Columns: min words, long-word
-# cutoff, char-rep max, word-rep max, special max, stop-word min, flagged max, lang-id min, PPL max.
+# data-preparation `01b_oscar_cleaning_and_filtering/parameters_filtering.py` (final). Columns: min
+# words, long-word cutoff, char-rep max, word-rep max, special max, stop-word min, flagged max,
+# lang-id min, PPL max.
 ROOTS_THRESHOLDS: dict[str, dict[str, Any]] = {
     # ROOTS's own fallback for languages it did not tune. We use it for every other language
     # (sw, yo, fi, the Indic and Niger-Congo languages, ...) because it is the value ROOTS's code
@@ -244,9 +247,6 @@ ROOTS_THRESHOLDS: dict[str, dict[str, Any]] = {
 }
 # Registry codes whose ROOTS row has another name.
 _ROOTS_ROW_OF = {"zhs": "zh", "zht": "zh"}
-# Scripts written without spaces: an untuned language in one of them must be segmented, or
-# whitespace splitting would see one "word" per sentence.
-_UNSPACED_SCRIPTS = {"Hani", "Hans", "Hant", "Jpan", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr", "Tibt"}
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Thresholds)}
 
@@ -273,7 +273,9 @@ def _registry_thresholds(code: str) -> Thresholds:
     if code == UNDETERMINED:  # no script, no registry entry: ROOTS's default row as it stands
         return Thresholds(**values)
     language = load_registry()[code]
-    if roots_row(code) == "default" and language.script in _UNSPACED_SCRIPTS:
+    # An untuned language of a script written without spaces must be segmented, or whitespace
+    # splitting would see one "word" per sentence.
+    if roots_row(code) == "default" and is_unspaced(language.script):
         values["tokenization"] = True
     values.update(_checked(language.thresholds or {}, code, f"registry entry {code!r}"))
     return Thresholds(**values)
@@ -318,7 +320,7 @@ def _code(lang: str) -> str:
     return code
 
 
-# --- document modification (ROOTS §2.1 step 2) -------------------------------------------------
+# --- document modification (ROOTS `ModifyingDocuments`, filtering.py) ---------------------------
 
 
 def modify_document(text: str, th: Thresholds) -> str:
@@ -359,7 +361,7 @@ def modify_document(text: str, th: Thresholds) -> str:
     return "\n".join(lines)
 
 
-# --- metrics (ROOTS §2.2), each linear in the text length --------------------------------------
+# --- metrics (ROOTS `Filtering`, filtering.py), each linear in the text length -----------------
 
 
 def get_words(text: str, lang: str, th: Thresholds | None = None, *, lower: bool = True) -> list[str]:

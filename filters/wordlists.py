@@ -1,8 +1,10 @@
 """Stop-word and flagged-word lists per registry language, shipped as files with their origin.
 
-A language without a list gets None and its check is disabled: ROOTS's design note is to switch a
-check off rather than apply English lists to other languages (roots.md §10). The lists are read
-from `filters/assets/` so runs do not depend on which version of a word-list package a worker has.
+A language without a list gets None and its check is disabled rather than run with English
+lists: ROOTS ran these checks only for the 13 languages it had built lists for
+(bigscience-workshop/data-preparation `preprocessing/training/01b_oscar_cleaning_and_filtering/`
+`languages_id.py`, `stopwords.py`, `flagged_words.py`). The lists are read from
+`filters/assets/` so runs do not depend on which version of a word-list package a worker has.
 
 Stop words come from stopwords-iso (`stopwordsiso` package); Traditional Chinese is the Chinese
 list converted with OpenCC when the files are built (`python -m filters.wordlists build`, which

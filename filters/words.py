@@ -30,22 +30,22 @@ from collections.abc import Callable
 import regex
 
 from rootstock.catalog.registry import UNDETERMINED, load_registry
+from rootstock.filters.scripts import PER_CHAR_CLASS, PER_CHAR_WORD
 
 # datatrove tokenizer classes that download models on first use: never used here.
 _DOWNLOADING_BACKENDS = frozenset({"StanzaTokenizer"})
 # Longest whitespace-free run handed to a spaCy/pyvi/IndicNLP backend (see module docstring).
 LONG_RUN = 40
 
-# Scripts written without spaces: the fallback emits one token per character for them (crude but
-# honest; the registry's Chinese entries use jieba instead).
-_PER_CHAR = r"\p{Han}\p{Hiragana}\p{Katakana}"
-# A word is a run of letters, marks (Devanagari vowel signs, Arabic harakat), digits, connector
-# punctuation (snake_case identifiers) and the zero-width (non-)joiners that Indic and
+# Scripts written without spaces (filters/scripts.py): the fallback emits one token per letter,
+# mark or digit of them (crude but honest; the registry's Chinese entries use jieba instead).
+# Any other word is a run of letters, marks (Devanagari vowel signs, Arabic harakat), digits,
+# connector punctuation (snake_case identifiers) and the zero-width (non-)joiners that Indic and
 # Arabic-script spelling uses, optionally joined by an apostrophe, hyphen or dot ("l'homme",
 # "vis-à-vis", "3.14"). The stdlib `re` can't do this: its `\w` has no marks and splits "हिन्दी"
 # at every vowel sign.
-_WORD_CHARS = rf"[[\p{{L}}\p{{M}}\p{{N}}\p{{Pc}}\u200c\u200d]--[{_PER_CHAR}]]"
-_UNICODE_WORD = regex.compile(rf"(?V1)[{_PER_CHAR}]|{_WORD_CHARS}+(?:['’\-.]{_WORD_CHARS}+)*")
+_WORD_CHARS = rf"[[\p{{L}}\p{{M}}\p{{N}}\p{{Pc}}\u200c\u200d]--[{PER_CHAR_CLASS}]]"
+_UNICODE_WORD = regex.compile(rf"(?V1){PER_CHAR_WORD}|{_WORD_CHARS}+(?:['’\-.]{_WORD_CHARS}+)*")
 _HAS_WORD_CHAR = regex.compile(r"[\p{L}\p{M}\p{N}]")
 _LONG_RUN_RE = regex.compile(rf"(\S{{{LONG_RUN + 1},}})")
 

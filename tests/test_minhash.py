@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+import unicodedata
 from itertools import combinations
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 import sample_texts
 
 from rootstock.filters import minhash as mh
+from rootstock.filters.words import unicode_words
 
 REPO = Path(__file__).resolve().parent.parent
 NO_SPACE = {"zhs", "zht"}
@@ -69,6 +71,22 @@ def test_chinese_gets_character_shingles():
     # English words segmented by jieba would differ; here character mode splits them too
     assert mh.tokens("用Python写", "zhs") == ["用", "p", "y", "t", "h", "o", "n", "写"]
     assert mh.tokens("用Python写", "en") == ["用", "python", "写"]
+
+
+THAI = "ภาษาไทยเขียนติดกัน ไม่เว้นวรรคระหว่างคำ"
+KHMER = "ភាសាខ្មែរសរសេរជាប់គ្នា។"
+
+
+@pytest.mark.parametrize("text", [THAI, KHMER], ids=["Thai", "Khmer"])
+def test_thai_and_khmer_are_one_token_per_character_as_in_words(text):
+    # filters.scripts is the one definition: words' fallback and minhash split these scripts
+    # per character (tests/test_words.py checks quality and the char-shingle side too).
+    letters = [c for c in text if unicodedata.category(c)[0] in "LMN"]
+    assert mh.tokens(text, "en") == mh.tokens(text, "zhs") == unicode_words(text) == letters
+    mixed = f"Quoted: «{text}» and ཀུན་ལ་བདེ་བ། (Tibetan, by syllable)"
+    assert mh.tokens(mixed, "en") == [t.lower() for t in unicode_words(mixed)]
+    # a pure run of them gives the same shingles in word and character mode, as Han does
+    assert np.array_equal(mh.shingles(text, "en"), mh.shingles(text, "zhs"))
 
 
 def test_hindi_keeps_vowel_signs_and_drops_danda_and_joiners():

@@ -253,7 +253,7 @@ def test_presets_load_and_bloom_matches_the_reference():
     niger_congo = {lang.code for lang in registry if lang.group == "Niger-Congo"}
     assert set(bloom.groups["nigercongo-all"]) == niger_congo and len(niger_congo) == 22
     for code, weight in bloom.proportions.items():
-        if code not in bloom.groups:  # the per-language weights the registry carries (roots.md §1.2)
+        if code not in bloom.groups:  # the per-language weights the registry carries (tr11-176B-ml)
             assert weight == registry[code].bloom_weight, code
     assert {lang.code for lang in registry if lang.roots} == {
         code for key in bloom.proportions for code in bloom.groups.get(key, [key])

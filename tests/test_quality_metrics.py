@@ -316,9 +316,10 @@ def test_real_document_end_to_end():
 
 
 def test_thresholds_en_is_roots_row():
-    # roots.md §2.3, en row: min words 20 (max 100,000), long word 25, char rep 0.106 (n=10),
-    # word rep 0.19 (n=5), special 0.40, stop words ≥ 0.30, flagged ≤ 0.01, lang-id 0.80, PPL 1,500;
-    # both modification switches on, no tokenization, no augmentation.
+    # bigscience-workshop/data-preparation parameters_filtering.py, en row: min words 20 (max
+    # 100,000), long word 25, char rep 0.106 (n=10), word rep 0.19 (n=5), special 0.40, stop words
+    # ≥ 0.30, flagged ≤ 0.01, lang-id 0.80, PPL 1,500; both modification switches on, no
+    # tokenization, no augmentation.
     assert thresholds_for("en") == Thresholds(
         number_words_min_cutoff=20,
         number_words_max_cutoff=100_000,
@@ -487,6 +488,18 @@ METRIC_FUNCTIONS = {
     "modify_document": lambda t: modify_document(t, _EN),
     "compute_metrics": lambda t: compute_metrics(t, "en", th=_EN),
 }
+
+
+def test_the_growth_check_tells_linear_from_quadratic():
+    def quadratic(text: str) -> int:  # pairs of equal characters, by comparing every pair
+        return sum(1 for i in range(len(text)) for j in range(i) if text[i] == text[j])
+
+    def make(n: int) -> str:
+        return _RANDOM_ASCII[:n]
+
+    assert growth(quadratic, make, 100) > LINEAR_BOUND
+    assert growth(lambda t: sum(map(ord, t)), make, 6_000) < LINEAR_BOUND
+    assert growth(sorted, make, 6_000) < LINEAR_BOUND
 
 
 @pytest.mark.parametrize("metric", sorted(METRIC_FUNCTIONS))

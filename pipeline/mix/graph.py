@@ -78,9 +78,15 @@ def _read(p, resolved: list[Resolved], tokenizer: Tokenizer, spec: MixSpec):
     )
 
 
+def _bucket_row(step: str, bucket: tuple[str, str, int], **values) -> dict[str, Any]:
+    """A count row of the mix: step, bucket (component, language, rehydration class), values."""
+    component, lang, cls = bucket
+    return {"step": step, "component": component, "lang": lang, "cls": cls, **values}
+
+
 def _count_row(kv) -> dict[str, Any]:
-    (component, lang, cls), (docs, tokens) = kv
-    return {"step": "available", "component": component, "lang": lang, "cls": cls, "docs": docs, "tokens": tokens}
+    bucket, (docs, tokens) = kv
+    return _bucket_row("available", bucket, docs=docs, tokens=tokens)
 
 
 def count_available(
@@ -224,15 +230,7 @@ def build_graph(
     written = keyed | "Docs" >> beam.Map(lambda kd: kd[1])
     shards = written | "Write" >> WriteMixShards(staging, spec.shards, schema, spec.seed)
     available = cuts | "AvailableRows" >> beam.Map(
-        lambda kv: {
-            "step": "available",
-            "component": kv[0][0],
-            "lang": kv[0][1],
-            "cls": kv[0][2],
-            "docs": kv[1][1],
-            "tokens": kv[1][2],
-            "cut": kv[1][0],
-        }
+        lambda kv: _bucket_row("available", kv[0], docs=kv[1][1], tokens=kv[1][2], cut=kv[1][0])
     )
     achieved = (
         keyed
@@ -240,17 +238,8 @@ def build_graph(
         >> beam.Map(lambda kd: (kd[0], (1, kd[1]["tokens"], 1 if kd[1]["epoch"] == 0 else 0, kd[1]["epoch"])))
         | "SumAchieved" >> beam.CombinePerKey(_achieved)
         | "AchievedRows"
-        >> beam.Map(
-            lambda kv: {
-                "step": "achieved",
-                "component": kv[0][0],
-                "lang": kv[0][1],
-                "cls": kv[0][2],
-                "rows": kv[1][0],
-                "tokens": kv[1][1],
-                "unique_docs": kv[1][2],
-                "max_epoch": kv[1][3],
-            }
+        >> beam.MapTuple(
+            lambda bucket, a: _bucket_row("achieved", bucket, rows=a[0], tokens=a[1], unique_docs=a[2], max_epoch=a[3])
         )
     )
     work = posixpath.join(staging, WORK_DIR)

@@ -3,10 +3,12 @@
 A mix draws a token budget from one or more releases ("components"). How the budget is split:
 
 * `natural` — every document at the same rate, so each part keeps its share of the available
-  tokens. BLUUMI (roots.md §9) is ROOTS + Finnish "without weighting": natural.
+  tokens. BLUUMI (FinGPT, arXiv:2311.05640; HF model card TurkuNLP/bloom-finnish-176b) is
+  ROOTS + Finnish "without weighting": natural.
 * `proportions` — explicit shares: one `weight` per component (`group_by: component`), or a
   `proportions` map keyed by language or by a named group of languages (`group_by: language`,
-  `groups:`), the way BLOOM's training mix is given (roots.md §1.2: `code` = the programming
+  `groups:`), the way BLOOM's training mix is given (bigscience-workshop/bigscience
+  `data/catalogue/training_dataset_ratios_merged_nigercongo_v3.json`: `code` = the programming
   languages, `nigercongo-all` = the 22 Niger-Congo languages).
 * `alpha` — XLM-style p_u ∝ (n_u / N)^alpha over the units (components or languages); give
   `alpha` or `temperature` (alpha = 1 / temperature).
@@ -15,7 +17,7 @@ Inside a unit the budget is split naturally by tokens: a unit of several languag
 several components (`group_by: language` over two releases) samples all of them at one rate.
 `max_epochs` caps how often a document may be repeated (global, overridable per component);
 `rehydrate` optionally upsamples by `dup_cluster_size` (FineWeb-2). The plan arithmetic lives in
-`pipeline/mixplan.py`, the Beam job in `pipeline/mix.py`.
+`plan.py`; resolving the releases in `resolve.py`, the Beam job in `graph.py` and `job.py`.
 
 Strict like the run config: unknown keys are errors, and every error names the spec file and
 the field. Paths (`tokenizer`, each component's `release`) are relative to the spec file.
