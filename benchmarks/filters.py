@@ -6,7 +6,7 @@ Documents are built from the bundled sample's sentence pools (catalog/sample/tex
 text in 14 languages), ~8 sentences each, shuffled with a fixed seed. For each language it
 times, on the same documents in the same process (one core):
   lid       fastText lid.176.ftz, batched (filters.langid)
-  quality   ROOTS modification + all metrics + first failure (pipeline.quality's logic)
+  quality   ROOTS modification + all metrics + first failure (the quality stage's logic)
   datatrove GopherQualityFilter (with this language's stop words) + GopherRepetitionFilter
 and prints docs/s and MB/s. datatrove is skipped for a language whose word tokenizer would
 need a model download.

@@ -820,7 +820,7 @@ def _profile_group(func: tuple) -> str | None:
         return f"filters/{path.stem}"
     if parts[0] == "sources" and path.stem != "read":
         return "sources (read + parse)"
-    if rel.as_posix() == "pipeline/write.py" and func[2] in ("write_parquet", "to_table"):
+    if rel.as_posix() == "pipeline/beam/shards.py" and func[2] in ("write_parquet", "to_table"):
         return "parquet write"
     return None
 

@@ -21,6 +21,7 @@ from sample_texts import topic_sentences
 
 import rootstock.pipeline.mix.job as mixmod
 from rootstock.catalog.registry import load_registry
+from rootstock.errors import MixSpecError, UnreachableMixError
 from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.cli import main as cli_main
 from rootstock.pipeline.config import load_config
@@ -30,14 +31,13 @@ from rootstock.pipeline.mix.plan import (
     BINS,
     NO_CLASS,
     Available,
-    UnreachableMixError,
     copies,
     plan,
     position_bin,
     rehydrate_class,
     threshold,
 )
-from rootstock.pipeline.mix.spec import FINEWEB2_WEIGHTS, MixSpec, MixSpecError, load_spec, parse_tokens
+from rootstock.pipeline.mix.spec import FINEWEB2_WEIGHTS, MixSpec, load_spec, parse_tokens
 from rootstock.pipeline.release.verify import verify
 from tests.conftest import MULTI_PROCESS, REPO, entry, shard_digests, write_catalog, write_config
 

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 import sentencepiece as spm
 
-from rootstock.errors import TokenizerTrainError
-from rootstock.filters.tokens import Tokenizer, TokenizerError
+from rootstock.errors import TokenizerError, TokenizerTrainError
+from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.cli import main as cli_main
 from rootstock.pipeline.cli import parser as cli_parser
 from rootstock.pipeline.config import load_config
