@@ -124,6 +124,7 @@ def test_a_stage_of_another_package_runs_is_recorded_and_counted(tmp_path, plugi
 def test_stage_errors_name_the_file_and_the_field(tmp_path, plugin_path):
     cases = [
         ({"typo_stage": {"enabled": True}}, "stages.typo_stage: no stage 'typo_stage'"),
+        ({"qualty": {"enabled": True}}, "stages.qualty: no stage 'qualty' (did you mean 'quality'?)"),
         ({"x": {"use": "my_stages:Nope", "enabled": True}}, "stages.x.use: 'my_stages' has no 'Nope'"),
         ({"x": {"use": "json:dumps"}}, "stages.x.use: 'json:dumps' is not a rootstock Stage subclass"),
         (

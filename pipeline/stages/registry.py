@@ -11,6 +11,7 @@ built-ins.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from importlib import metadata
 from typing import Any
@@ -50,6 +51,10 @@ def _import(path: str) -> Any:
     return obj
 
 
+def _entry_point_names() -> list[str]:
+    return [point.name for point in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+
+
 def _entry_point(name: str) -> metadata.EntryPoint | None:
     found = metadata.entry_points(group=ENTRY_POINT_GROUP, name=name)
     return next(iter(found), None)
@@ -63,10 +68,11 @@ def stage_class(name: str, use: str | None = None) -> type[Stage]:
     if use is None:
         point = _entry_point(name)
         if point is None:
-            known = ", ".join(BUILTIN_NAMES)
+            close = difflib.get_close_matches(name, [*BUILTIN_NAMES, *_entry_point_names()], n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(
-                f"no stage {name!r}: built-in stages are {known}; a stage of another package needs "
-                f"`use: package.module:Class`, or an entry point {name!r} in group {ENTRY_POINT_GROUP!r}"
+                f"no stage {name!r}{hint}: built-in stages are {', '.join(BUILTIN_NAMES)}; a stage of another "
+                f"package needs `use: package.module:Class`, or an entry point {name!r} in group {ENTRY_POINT_GROUP!r}"
             )
         try:
             cls = point.load()
