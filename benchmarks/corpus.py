@@ -297,3 +297,24 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def write_bench_catalog(root: Path, connector: dict, *, name: str, description: str, pii: str = "keep") -> Path:
+    """A one-entry catalogue (uid `bench`) under ROOT/sources for a benchmark's generated corpus."""
+    import yaml
+
+    entry = {
+        "uid": "bench",
+        "name": name,
+        "description": description,
+        "languages": [],  # routed by language ID
+        "license": {"id": "CC0-1.0"},
+        "custodian": {"name": "rootstock", "type": "other", "contact": "bench@example.org"},
+        "pii": {"likelihood": "none" if pii == "keep" else "somewhat_likely", "policy": pii},
+        "removal_contact": "bench@example.org",
+        "retrieved_at": "2026-01-01T00:00:00Z",
+        "connector": connector,
+    }
+    (root / "sources").mkdir(parents=True, exist_ok=True)
+    (root / "sources" / "bench.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
+    return root

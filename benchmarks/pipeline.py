@@ -246,27 +246,22 @@ def prepare_corpus(root: Path, docs: int | None, files: int, seed: int, input_pa
 def rootstock_config(root: Path, corpus_dir: Path, stages: tuple[str, ...], name: str) -> Path:
     import yaml
 
-    catalog = root / "catalog"
-    (catalog / "sources").mkdir(parents=True, exist_ok=True)
-    entry = {
-        "uid": "bench",
-        "name": "Benchmark corpus",
-        "description": "Generated (or resharded) by benchmarks/pipeline.py.",
-        "languages": [],  # routed by language ID
-        "license": {"id": "CC0-1.0"},
-        "custodian": {"name": "rootstock", "type": "other", "contact": "bench@example.org"},
-        "pii": {"likelihood": "somewhat_likely", "policy": "redact"},
-        "removal_contact": "bench@example.org",
-        "retrieved_at": "2026-01-01T00:00:00Z",
-        "connector": {
-            "kind": "jsonl",
-            "paths": [str(corpus_dir / "*.jsonl.gz")],
-            "text_field": "text",
-            "id_field": "id",
-            "url_field": "url",
-        },
+    from benchmarks.corpus import write_bench_catalog
+
+    connector = {
+        "kind": "jsonl",
+        "paths": [str(corpus_dir / "*.jsonl.gz")],
+        "text_field": "text",
+        "id_field": "id",
+        "url_field": "url",
     }
-    (catalog / "sources" / "bench.yaml").write_text(yaml.safe_dump(entry, sort_keys=False))
+    catalog = write_bench_catalog(
+        root / "catalog",
+        connector,
+        name="Benchmark corpus",
+        description="Generated (or resharded) by benchmarks/pipeline.py.",
+        pii="redact",
+    )
     config = root / f"{name}.yaml"
     config.write_text(
         yaml.safe_dump(
