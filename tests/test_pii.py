@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sample_texts import topic_sentences
 
 from rootstock.filters.pii import CATEGORIES, REGION_BY_LANG, ROOTS_CATEGORIES, Match, find_pii, redact
+from tests.timing import LINEAR_BOUND, growth
 
 
 def found(text: str, lang: str | None = None, **kw) -> list[tuple[str, str]]:
@@ -293,26 +292,25 @@ def _mixed_doc() -> str:
     return (doc * (1_000_000 // len(doc) + 1))[:1_000_000]
 
 
+# name → text of about n characters: repetitive inputs that make backtracking regexes blow up.
 ADVERSARIAL = {
-    "a@a@ 1MB": lambda: "a@" * 500_000,
-    "100k dots": lambda: "." * 100_000,
-    "200k digits": lambda: "7" * 200_000,
-    "1.1.1.1 100k": lambda: "1." * 100_000,
-    "spaced digits": lambda: "1 2 " * 50_000,
-    "colons": lambda: "a:" * 100_000,
-    "email-ish run": lambda: "a.b-c_d%e+" * 100_000,
-    "mixed scripts 1MB": _mixed_doc,
+    "a@a@": lambda n: "a@" * (n // 2),
+    "dots": lambda n: "." * n,
+    "digits": lambda n: "7" * n,
+    "1.1.1.1": lambda n: "1." * (n // 2),
+    "spaced digits": lambda n: "1 2 " * (n // 4),
+    "colons": lambda n: "a:" * (n // 2),
+    "email-ish run": lambda n: "a.b-c_d%e+" * (n // 10),
+    "mixed scripts": lambda n: (_mixed_doc() * (n // 1_000_000 + 1))[:n],
 }
 
 
 @pytest.mark.parametrize("name", list(ADVERSARIAL))
-def test_adversarial_inputs_finish_fast(name):
-    text = ADVERSARIAL[name]()
-    start = time.perf_counter()
-    matches = find_pii(text, "en")
-    redact(text, matches)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"{name}: {elapsed:.2f}s"
+def test_adversarial_inputs_take_linear_time(name):
+    """Detection plus redaction grows linearly (a growth check on CPU time, see tests/timing.py);
+    what a megabyte costs is measured by benchmarks/pii.py."""
+    make = ADVERSARIAL[name]
+    assert growth(lambda text: redact(text, find_pii(text, "en")), make, 4_000) < LINEAR_BOUND, name
 
 
 def test_private_ip_alias():
