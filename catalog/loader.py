@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def _check_entry(entry: SourceEntry, file: Path, registry: LanguageRegistry) -> 
         problems.append((str(file), f"connector.{fld}", reason))
     for i, path in enumerate(entry.connector.paths):
         resolved = resolve_path(path, file.parent)
-        if not is_url(path) and not glob.glob(resolved):
+        if not is_url(path) and not os.path.exists(resolved) and not glob.glob(resolved):
             problems.append((str(file), f"connector.paths.{i}", f"{resolved} matches no file"))
     return problems
 

@@ -10,8 +10,9 @@ import functools
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from rootstock.strict import load_yaml
 
 UNDETERMINED = "und"
 REGISTRY_PATH = Path(__file__).with_name("languages.yaml")
@@ -105,7 +106,8 @@ def _norm(name: str) -> str:
 @functools.cache
 def load_registry(path: str | Path = REGISTRY_PATH) -> LanguageRegistry:
     path = Path(path)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    with open(path, encoding="utf-8") as handle:
+        data = load_yaml(handle)
     try:
         languages = [Language.model_validate(item) for item in data["languages"]]
     except ValidationError as err:

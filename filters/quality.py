@@ -118,6 +118,17 @@ def strip_special(word: str) -> str:
 # --- thresholds ------------------------------------------------------------------------------
 
 
+# Thresholds that are shares of a document, so outside [0, 1] they would keep or drop everything.
+_RATIOS = (
+    "character_repetition_max_cutoff",
+    "word_repetition_max_cutoff",
+    "special_characters_max_cutoff",
+    "stopwords_min_cutoff",
+    "flagged_words_max_cutoff",
+    "lang_id_min_cutoff",
+)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """ROOTS `parameters_filtering` for one language; a cutoff of None disables that check."""
@@ -142,6 +153,17 @@ class Thresholds:
     incorrect_word_substrings: tuple[str, ...] = INCORRECT_WORD_SUBSTRINGS
 
     def __post_init__(self):
+        for name in _RATIOS:
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"threshold {name} is a ratio in [0, 1], got {value!r}")
+        for name in ("number_words_min_cutoff", "number_words_max_cutoff", "perplexity_max_cutoff"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"threshold {name} must be ≥ 0, got {value!r}")
+        low, high = self.number_words_min_cutoff, self.number_words_max_cutoff
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"number_words_min_cutoff {low} is above number_words_max_cutoff {high}")
         for name in ("character_repetition_length", "word_repetition_length", "length_word_max_cutoff"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -38,6 +38,12 @@ class RunConfig(Strict):
     rejected_sample_size: int = Field(100, ge=1)
     # The config as written (paths unresolved): what the manifest records and hashes.
     _as_written: dict[str, Any] | None = PrivateAttr(default=None)
+    _path: str | None = PrivateAttr(default=None)
+
+    @property
+    def path(self) -> str | None:
+        """The file the config was read from (None if built in code)."""
+        return self._path
 
     @field_validator("sources")
     @classmethod
@@ -70,6 +76,9 @@ def load_config(path: str | Path, *, output: str | None = None) -> RunConfig:
         updates["output"] = resolve_path(config.output, base)
     else:
         raise ConfigError(f"{path}: no `output` in the config and no --output given")
+    as_written = config.model_dump(mode="json")
+    updates["stages"] = config.stages.with_paths_resolved(str(base))  # model files next to the config
     resolved = config.model_copy(update=updates)
-    resolved._as_written = config.model_dump(mode="json")
+    resolved._as_written = as_written
+    resolved._path = str(path)
     return resolved

@@ -39,6 +39,33 @@ def validation_problems(err: ValidationError, file: str, prefix: str = "") -> li
     return problems
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML keeps the last of two equal keys; a repeated `pii:` once turned `redact` into `keep`."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # left for the base constructor to refuse
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} appears twice in one mapping (first at line {seen[key] + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(stream) -> Any:
+    """YAML like yaml.safe_load, but a key repeated in a mapping is an error."""
+    return yaml.load(stream, Loader=_UniqueKeyLoader)
+
+
 def read_yaml(path: Path, what: str, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
     """A YAML file that must hold a mapping; ERROR names the file and what is wrong with it."""
 
@@ -46,7 +73,8 @@ def read_yaml(path: Path, what: str, error: type[ConfigError] = ConfigError) -> 
         return error(problems=[Problem(str(path), None, reason)])
 
     try:
-        data = yaml.safe_load(Path(path).read_bytes().decode("utf-8"))
+        with open(path, encoding="utf-8") as handle:  # a file object: YAML's errors name the file
+            data = load_yaml(handle)
     except FileNotFoundError:
         raise fail(f"no such {what}") from None
     except IsADirectoryError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,6 +11,7 @@ import pytest
 
 from rootstock.filters import langid
 from rootstock.filters.langid import Decision, LanguageIdentifier, Prediction, decide
+from rootstock.pipeline.cli.tables import print_release_summary
 from rootstock.pipeline.config import load_config
 from rootstock.pipeline.jobs.curate import run
 from tests.conftest import entry, write_catalog, write_config
@@ -155,3 +157,17 @@ def test_stage_verifies_routes_and_flags_unverifiable(tmp_path: Path):
     assert langid_stage["report"]["min_score"]["sw"] == {"verify": 0.3, "route": 0.3}  # override recorded
     assert langid_stage["report"]["min_score"]["en"] == {"verify": 0.8, "route": 0.8}  # ROOTS-tuned
     assert langid_stage["report"]["min_score"]["fi"] == {"verify": 0.4, "route": 0.7}
+    # every (source, language) cell balances, routed documents included; the summary says where they went
+    for c in manifest["by_source_lang"]:
+        dropped = sum(d["docs"] for d in c["dropped"])
+        assert c["docs_in"] + sum(c["routed_from"].values()) == c["docs_out"] + dropped + sum(c["routed_to"].values())
+    crawl_und = next(c for c in manifest["by_source_lang"] if (c["source"], c["lang"]) == ("crawl", "und"))
+    assert crawl_und["docs_in"] == len(TEXTS) and sum(crawl_und["routed_to"].values()) == len(TEXTS)
+    assert all(
+        c["routed_from"] == {"und": 1}
+        for c in manifest["by_source_lang"]
+        if c["source"] == "crawl" and c["lang"] != "und"
+    )
+    summary = io.StringIO()
+    print_release_summary(manifest, str(out), summary)
+    assert f"-{len(TEXTS)} to " in summary.getvalue() and "+1 from und 1" in summary.getvalue()

@@ -32,6 +32,8 @@ from rootstock.pipeline.beam.spill import (
 )
 from rootstock.strict import Strict
 
+PARQUET_CODECS = ("none", "snappy", "gzip", "brotli", "lz4", "zstd")
+
 
 class ShardsConfig(Strict):
     """How big a shard may grow, and how it is written."""
@@ -46,6 +48,28 @@ class ShardsConfig(Strict):
     def _some_limit(self) -> ShardsConfig:
         if self.max_rows is None and self.max_bytes is None:
             raise ValueError("set max_rows, max_bytes or both")
+        return self
+
+    @model_validator(mode="after")
+    def _codec(self) -> ShardsConfig:
+        """A codec or level Parquet cannot write fails here, before the pipeline runs, not at its end."""
+        if self.compression.lower() not in PARQUET_CODECS:
+            raise ValueError(f"compression {self.compression!r} is not one of {', '.join(PARQUET_CODECS)}")
+        if self.compression.lower() == "none":
+            if self.compression_level is not None:
+                raise ValueError("compression_level needs a compression")
+            return self
+        if not pa.Codec.is_available(self.compression):
+            raise ValueError(f"compression {self.compression!r} is not available in this pyarrow build")
+        if self.compression_level is not None:
+            if not pa.Codec.supports_compression_level(self.compression):
+                raise ValueError(f"compression {self.compression!r} takes no compression_level")
+            low = pa.Codec.minimum_compression_level(self.compression)
+            high = pa.Codec.maximum_compression_level(self.compression)
+            if not low <= self.compression_level <= high:
+                raise ValueError(
+                    f"compression_level for {self.compression} is {low}..{high}, got {self.compression_level}"
+                )
         return self
 
 

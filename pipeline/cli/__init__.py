@@ -11,6 +11,8 @@ import argparse
 import logging
 import sys
 
+from apache_beam.io.filesystem import BeamIOError
+
 from rootstock.errors import RootstockError
 from rootstock.pipeline.cli import catalog, curate, mix, release, tokens
 
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, extra) if beam else args.func(args)
     except RootstockError as err:
         return report(err)
+    except BeamIOError as err:  # storage that refused: credentials, permissions, network
+        return report(RootstockError(str(err).splitlines()[0], hint="check the path and your credentials for it"))
 
 
 if __name__ == "__main__":

@@ -121,8 +121,9 @@ def refilter(
     registry = load_registry()
     try:
         resolver.check([lang.code for lang in registry.natural()], sorted(parent["sources"]))
-    except ConfigError as err:
-        raise ConfigError(f"{thresholds_file}: {err}") from None
+    except ConfigError as err:  # the fields are the thresholds file's, under stages.quality
+        problems = [(str(thresholds_file), p.field.removeprefix("stages.quality."), p.reason) for p in err.problems]
+        raise ConfigError("invalid thresholds", problems=problems) from None
 
     files = [posixpath.join(release, s["path"]) for s in parent["shards"] + parent.get("rejected_shards", [])]
     schema_source = parent["shards"] or parent.get("rejected_shards", [])

@@ -17,6 +17,10 @@ import apache_beam as beam
 from rootstock.pipeline.beam.gather import sum_pairs
 from rootstock.pipeline.release.columns import text_bytes
 
+# The field a stage that changes a document's language (langid) leaves on it: the language it
+# had before. Not a column; only counted.
+ROUTED_FROM = "lang_in"
+
 
 def _count(step: str, reason: str = ""):
     def key(doc: dict[str, Any]):
@@ -25,6 +29,19 @@ def _count(step: str, reason: str = ""):
         return (step, doc["source"], doc["lang"], reason), (1, text_bytes(doc))
 
     return key
+
+
+def _count_routed(step: str):
+    """Like _count, plus a `route` row for a document language ID moved from another language
+    (`lang_in`), so each (source, language) cell balances: in + routed in = out + dropped + routed out."""
+    key = _count(step)
+
+    def keys(doc: dict[str, Any]):
+        yield key(doc)
+        if ROUTED_FROM in doc:
+            yield ("route", doc["source"], doc["lang"], doc[ROUTED_FROM]), (1, 0)
+
+    return keys
 
 
 def _skipped(record: dict[str, Any]):
@@ -56,10 +73,10 @@ class CountSteps(beam.PTransform):
         super().__init__()
         self.keyed = [
             ("read", read, beam.Map(_count("read"))),
-            ("written", written, beam.Map(_count("written"))),
+            ("written", written, beam.FlatMap(_count_routed("written"))),
             ("skipped", skipped, beam.Map(_skipped)),
         ]
-        self.keyed += [(f"dropped{i}", part, beam.Map(_count("dropped"))) for i, part in enumerate(dropped)]
+        self.keyed += [(f"dropped{i}", part, beam.FlatMap(_count_routed("dropped"))) for i, part in enumerate(dropped)]
         if notes is not None:
             self.keyed.append(("notes", written, beam.FlatMap(_notes(notes))))
         # [(stage name, its kept PCollection)] in order
@@ -89,20 +106,41 @@ class CountSteps(beam.PTransform):
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Count rows → per (source, lang): in/out documents and bytes, drops by step and reason."""
+    """Count rows → per (source, lang): in/out documents and bytes, drops by step and reason.
+
+    A cell's language is the document's language where it ended (written or dropped); `docs_in`
+    counts what was read under each language. Documents language ID moved are in `routed_from`
+    of the cell they went to and `routed_to` of the one they came from, so every cell balances:
+    docs_in + Σ routed_from = docs_out + Σ dropped + Σ routed_to.
+    """
     table: dict[tuple[str, str], dict[str, Any]] = {}
 
     def cell(source, lang):
         return table.setdefault(
             (source, lang),
-            {"source": source, "lang": lang, "docs_in": 0, "bytes_in": 0, "docs_out": 0, "bytes_out": 0, "dropped": []},
+            {
+                "source": source,
+                "lang": lang,
+                "docs_in": 0,
+                "bytes_in": 0,
+                "docs_out": 0,
+                "bytes_out": 0,
+                "dropped": [],
+                "routed_from": {},
+                "routed_to": {},
+            },
         )
 
     for row in rows:
         if row["step"] == "stage_out":
             continue  # see processing_records
         entry = cell(row["source"], row["lang"])
-        if row["step"] == "note":
+        if row["step"] == "route":
+            origin = row["reason"]
+            entry["routed_from"][origin] = entry["routed_from"].get(origin, 0) + row["docs"]
+            away = cell(row["source"], origin)["routed_to"]
+            away[row["lang"]] = away.get(row["lang"], 0) + row["docs"]
+        elif row["step"] == "note":
             entry.setdefault("notes", {})[row["reason"]] = row["docs"]
         elif row["step"] == "read":
             entry["docs_in"] += row["docs"]
@@ -116,6 +154,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             entry["dropped"].append({k: row[k] for k in ("step", "reason", "docs", "bytes")})
     for entry in table.values():
         entry["dropped"].sort(key=lambda d: (d["step"], d["reason"]))
+        entry["routed_from"] = dict(sorted(entry["routed_from"].items()))
+        entry["routed_to"] = dict(sorted(entry["routed_to"].items()))
     ordered = [table[key] for key in sorted(table)]
     totals = {key: sum(e[key] for e in ordered) for key in ("docs_in", "bytes_in", "docs_out", "bytes_out")}
     totals["docs_dropped"] = sum(d["docs"] for e in ordered for d in e["dropped"])
@@ -143,7 +183,7 @@ def processing_records(rows: list[dict[str, Any]], steps: list[tuple[str, Any]])
             pair = read.setdefault(source, [0, 0])
         elif row["step"] == "stage_out":
             pair = out.setdefault((source, row["reason"]), [0, 0])
-        elif row["step"] in ("written", "note"):
+        elif row["step"] in ("written", "note", "route"):
             continue
         else:
             bucket = drops.setdefault((source, row["step"]), {})

@@ -39,6 +39,11 @@ class StageSettings(Strict):
 
     enabled: bool = False
 
+    def resolve_paths(self, base: str) -> StageSettings:
+        """These settings with file paths made absolute, relative to BASE (the run config's
+        folder); a stage that names files overrides this."""
+        return self
+
 
 class StageOutput(NamedTuple):
     kept: beam.PCollection

@@ -6,13 +6,17 @@ The logic is `filters.langid.decide`; this module only batches documents through
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pyarrow as pa
 from pydantic import Field, field_validator
 
 from rootstock.catalog.registry import UNDETERMINED, load_registry
+from rootstock.errors import ConfigError
 from rootstock.filters import langid, quality
+from rootstock.paths import is_url, resolve_path
+from rootstock.pipeline.release.counts import ROUTED_FROM
 from rootstock.pipeline.stages.base import DocumentFn, DocumentStage, Note, RunContext, StageSettings
 
 
@@ -32,6 +36,9 @@ class LangIdSettings(StageSettings):
     verify_min_default: float = Field(0.4, ge=0, le=1)
     route_min_default: float = Field(0.7, ge=0, le=1)
     batch_size: int = Field(256, gt=0)
+
+    def resolve_paths(self, base: str) -> LangIdSettings:
+        return self if self.model is None else self.model_copy(update={"model": resolve_path(self.model, base)})
 
     @field_validator("min_score")
     @classmethod
@@ -107,6 +114,8 @@ class _Identify(DocumentFn):
                 "lang_topk": prediction.topk,
                 "lang_check": decision.check,
             }
+            if decision.lang != doc["lang"]:
+                out[ROUTED_FROM] = doc["lang"]  # counted, so every (source, language) cell balances
             if decision.reject:
                 yield self.reject(out, decision.reject)
             else:
@@ -125,6 +134,12 @@ class LanguageId(DocumentStage):
 
     def __init__(self, settings: LangIdSettings, context: RunContext):
         super().__init__(settings, context)
+        try:
+            model = settings.model or langid.default_model_path()
+        except FileNotFoundError as err:
+            raise ConfigError(problems=[(None, "stages.langid.model", str(err))]) from None
+        if not os.path.isfile(model) and not is_url(model):
+            raise ConfigError(problems=[(None, "stages.langid.model", f"{model}: no such model file")])
         self.batch_size = settings.batch_size
         registry = load_registry()
         natural = {lang.code for lang in registry.natural()}

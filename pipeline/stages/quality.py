@@ -8,6 +8,7 @@ without recomputing anything. The logic is in `filters.quality` and `filters.cod
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import pyarrow as pa
@@ -19,7 +20,7 @@ from rootstock.filters import code as code_filters
 from rootstock.filters import quality as q
 from rootstock.filters import wordlists, words
 from rootstock.filters.perplexity import PerplexityModel
-from rootstock.paths import file_sha256
+from rootstock.paths import file_sha256, is_url, resolve_path
 from rootstock.pipeline.stages.base import DocumentFn, DocumentStage, RunContext, StageSettings
 from rootstock.pipeline.stages.langid import LangIdSettings, MinScores
 from rootstock.strict import Strict
@@ -30,6 +31,11 @@ ThresholdOverrides = dict[str, dict[str, Any]]
 class PerplexityModelPaths(Strict):
     sentencepiece: str
     kenlm: str
+
+    def resolved(self, base: str) -> PerplexityModelPaths:
+        return PerplexityModelPaths(
+            sentencepiece=resolve_path(self.sentencepiece, base), kenlm=resolve_path(self.kenlm, base)
+        )
 
 
 class QualitySettings(StageSettings):
@@ -47,6 +53,10 @@ class QualitySettings(StageSettings):
     perplexity: dict[str, PerplexityModelPaths] = Field({})
     code: dict[str, Any] = {}
     code_sources: dict[str, dict[str, Any]] = {}
+
+    def resolve_paths(self, base: str) -> QualitySettings:
+        models = {lang: paths.resolved(base) for lang, paths in self.perplexity.items()}
+        return self.model_copy(update={"perplexity": models})
 
 
 QUALITY_TYPE = pa.struct(
@@ -107,20 +117,37 @@ class ThresholdResolver:
         return self._code[source]
 
     def check(self, languages: list[str], sources: list[str]) -> None:
-        """Fail on the launcher, naming the key, if any override is wrong."""
-        for table, where in [(self.settings.thresholds, "thresholds")] + [
-            (v, f"sources.{k}") for k, v in self.settings.sources.items()
-        ]:
-            for key in table:
+        """Fail on the launcher if any override is wrong, with every problem and its field."""
+        problems: dict[tuple[str, str], None] = {}  # (field, reason), in order, once each
+        tables = [(self.settings.thresholds, "thresholds")]
+        tables += [(v, f"sources.{k}") for k, v in self.settings.sources.items()]
+        for table, where in tables:
+            for key, overrides in table.items():
+                field = f"stages.quality.{where}.{key}"
                 if key not in ("all", "default") and key not in load_registry():
-                    raise ConfigError(f"stages.quality.{where}: {key!r} is not a registry language, `all` or `default`")
-        try:
+                    problems[(field, f"{key!r} is not a registry language, `all` or `default`")] = None
+                    continue
+                try:  # each override table alone, so the problem names its own field
+                    q.thresholds_for("und" if key in ("all", "default") else key, overrides)
+                except ValueError as err:
+                    problems[(field, str(err))] = None
+        for where, overrides in [
+            ("code", self.settings.code),
+            *(("code_sources." + k, v) for k, v in self.settings.code_sources.items()),
+        ]:
+            try:
+                code_filters.code_thresholds(overrides)
+            except ValueError as err:
+                problems[(f"stages.quality.{where}", str(err))] = None
+        if not problems:  # combinations (e.g. a min above another table's max)
             for source in sources:
                 for lang in languages:
-                    self.natural(source, lang, None)
-                self.code(source)
-        except ValueError as err:
-            raise ConfigError(f"stages.quality: {err}") from None
+                    try:
+                        self.natural(source, lang, None)
+                    except ValueError as err:
+                        problems[(f"stages.quality (source {source}, language {lang})", str(err))] = None
+        if problems:
+            raise ConfigError(problems=[(None, field, reason) for field, reason in problems])
 
 
 def _jsonable(thresholds) -> dict[str, Any]:
@@ -184,15 +211,25 @@ class Quality(DocumentStage):
         self.langid = context.config.stages["langid"]
         registry = load_registry()
         natural = [lang.code for lang in registry.natural()] + [UNDETERMINED]
-        unknown_sources = sorted(
-            (set(settings.sources) | set(settings.code_sources)) - {e.uid for e in context.entries}
-        )
-        if unknown_sources:
-            raise ConfigError(f"stages.quality: per-source overrides for sources not in this run: {unknown_sources}")
-        ThresholdResolver(settings, self.langid).check(natural, [e.uid for e in context.entries])
-        for lang in settings.perplexity:
+        problems = []
+        in_run = {e.uid for e in context.entries}
+        for where in ("sources", "code_sources"):
+            for uid in sorted(set(getattr(settings, where)) - in_run):
+                problems.append(
+                    (None, f"stages.quality.{where}.{uid}", "overrides for a source that is not in this run")
+                )
+        for lang, paths in settings.perplexity.items():
             if lang not in registry:
-                raise ConfigError(f"stages.quality.perplexity: {lang!r} is not a registry language")
+                problems.append((None, f"stages.quality.perplexity.{lang}", "not a registry language"))
+            for role, path in paths.model_dump().items():
+                if not is_url(path) and not os.path.isfile(path):
+                    problems.append((None, f"stages.quality.perplexity.{lang}.{role}", f"{path}: no such file"))
+        try:
+            ThresholdResolver(settings, self.langid).check(natural, sorted(in_run))
+        except ConfigError as err:
+            problems += err.problems
+        if problems:
+            raise ConfigError(problems=problems)
 
     def make_fn(self) -> _Assess:
         return _Assess(self.name, self.settings, self.langid)

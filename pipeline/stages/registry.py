@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from rootstock.errors import ConfigError
 from rootstock.pipeline.stages.base import RunContext, Stage, StageSettings
 from rootstock.pipeline.stages.dedup import Deduplicate
 from rootstock.pipeline.stages.langid import LanguageId
@@ -141,6 +142,11 @@ class StagesConfig:
             out[name] = {**self.placement.get(name, {}), **settings.model_dump(mode="json")}
         return out
 
+    def with_paths_resolved(self, base: str) -> StagesConfig:
+        """A copy whose settings name files relative to BASE (the run config's folder)."""
+        settings = {name: s.resolve_paths(base) for name, s in self._settings.items()}
+        return StagesConfig(settings, self.classes, self.placement)
+
     def records(self, reports: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         """The manifest's `stages`: every stage in run order, its settings, report and origin."""
         out = []
@@ -241,12 +247,20 @@ def _ordered(settings: dict[str, StageSettings], classes: dict[str, type[Stage]]
 
 def build_stages(config, context: RunContext) -> list[Stage]:
     """The enabled stages of CONFIG, constructed (each checks its settings against the run)."""
-    stages = []
+    stages, problems = [], []
     for name in config.stages.enabled():
         cls = config.stages.classes[name]
-        stage = cls(config.stages[name], context)
+        try:
+            stage = cls(config.stages[name], context)
+        except ConfigError as err:  # every stage's problems at once, each with the config file
+            problems += [(p.file or config.path, p.field, p.reason) for p in err.problems] or [
+                (config.path, f"stages.{name}", err.message)
+            ]
+            continue
         if stage.name != name:  # a package's stage is named by the config that uses it
             stage.name = name
             stage.label = name
         stages.append(stage)
+    if problems:
+        raise ConfigError("invalid run config", problems=problems)
     return stages
