@@ -25,6 +25,7 @@ from rootstock.errors import MixSpecError, UnreachableMixError
 from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.cli import main as cli_main
 from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.count_tokens import count_tokens
 from rootstock.pipeline.jobs.curate import run
 from rootstock.pipeline.mix.job import mix
 from rootstock.pipeline.mix.plan import (
@@ -110,13 +111,9 @@ def _release(root: Path, name: str, sizes: dict[str, int], seed: int) -> Path:
     return root / name
 
 
-def _add_manifest_tokens(release: Path, tokenizer: Tokenizer) -> None:
-    """What `rootstock count-tokens` adds to a manifest: tokens per shard + a tokenizer record."""
-    manifest = json.loads((release / "manifest.json").read_text())
-    for shard in manifest["shards"]:
-        shard["tokens"] = sum(tokenizer.count(pq.read_table(release / shard["path"]).column("text").to_pylist()))
-    manifest["tokens"] = {"tokenizer": tokenizer.describe(), "total": sum(s["tokens"] for s in manifest["shards"])}
-    (release / "manifest.json").write_text(json.dumps(manifest))
+def _add_token_sidecar(release: Path, tokenizer: Path) -> None:
+    """`rootstock count-tokens`: a tokens/<sha>.json sidecar; the release's manifest stays as it was."""
+    count_tokens(str(release), str(tokenizer), ["--direct_num_workers=1"])
 
 
 def _with_clusters(source: Path, target: Path) -> Path:
@@ -136,7 +133,7 @@ def corpus(tmp_path_factory):
     tokenizer = Tokenizer(tok)
     roots = _release(root, "roots", {"en": 2500, "fr": 1500, "sw": 600}, seed=1)
     finnish = _release(root, "finnish", {"fi": 1100, "en": 200}, seed=2)
-    _add_manifest_tokens(roots, tokenizer)  # roots plans from its manifest, finnish is counted
+    _add_token_sidecar(roots, tok)  # roots plans from its token sidecar, finnish is counted
     clustered = _with_clusters(finnish, root / "finnish-dedup")
     tokens = {}
     for name, release in (("roots", roots), ("finnish", finnish)):
@@ -407,7 +404,7 @@ def test_natural_mix_of_two_releases(corpus, tmp_path: Path):
     assert verify(str(out))[1] == []
     assert manifest["kind"] == "mix"
     assert {c["name"]: c["available_from"] for c in manifest["components"]} == {
-        "roots": "manifest",
+        "roots": "sidecar",
         "finnish": "counted",
     }
     assert {(b["component"], b["lang"]): b["available_tokens"] for b in manifest["buckets"]} == {

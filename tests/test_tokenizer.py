@@ -231,18 +231,32 @@ def test_sample_is_deterministic(demo, trained, tmp_path):
 # ------------------------------------------------------------------------------------ counting
 
 
+def _sidecar(release: Path, tokenizer_sha256: str) -> dict:
+    return json.loads((release / "tokens" / f"{tokenizer_sha256[:16]}.json").read_text())
+
+
 def _check_counts(release: Path, section: dict, count_one) -> None:
+    """SECTION is a sidecar (count-tokens: per-shard counts in its `shards`) or the manifest's
+    `tokens` (run --tokenizer: per-shard counts on the manifest's shards)."""
     manifest = _manifest(release)
-    assert manifest["tokens"] == section
+    if "shards" in section:
+        assert section["kind"] == "token-counts" and "tokens" not in manifest
+        assert _sidecar(release, section["tokenizer"]["sha256"]) == section
+        assert section["manifest_sha256"] == hashlib.sha256((release / "manifest.json").read_bytes()).hexdigest()
+        tokens = {s["path"]: s["tokens"] for s in section["shards"]}
+    else:
+        assert manifest["tokens"] == section
+        tokens = {s["path"]: s["tokens"] for s in manifest["shards"]}
     by_lang: dict[str, int] = {}
     by_cell: dict[tuple[str, str], int] = {}
     for shard in manifest["shards"]:
-        assert shard["tokens"] == sum(count_one(text) for text in _shard_texts(release, shard)), shard["path"]
-        by_lang[shard["lang"]] = by_lang.get(shard["lang"], 0) + shard["tokens"]
-        by_cell[shard["source"], shard["lang"]] = by_cell.get((shard["source"], shard["lang"]), 0) + shard["tokens"]
+        n = tokens[shard["path"]]
+        assert n == sum(count_one(text) for text in _shard_texts(release, shard)), shard["path"]
+        by_lang[shard["lang"]] = by_lang.get(shard["lang"], 0) + n
+        by_cell[shard["source"], shard["lang"]] = by_cell.get((shard["source"], shard["lang"]), 0) + n
     assert section["by_lang"] == by_lang
     assert {(c["source"], c["lang"]): c["tokens"] for c in section["by_source_lang"]} == by_cell
-    assert section["total"] == sum(by_lang.values()) == sum(s["tokens"] for s in manifest["shards"]) > 0
+    assert section["total"] == sum(by_lang.values()) == sum(tokens.values()) > 0
     docs = {(c["source"], c["lang"]): c["docs"] for c in section["by_source_lang"]}
     assert sum(docs.values()) == manifest["totals"]["docs_out"]
     _, problems = verify(str(release))
@@ -252,13 +266,15 @@ def _check_counts(release: Path, section: dict, count_one) -> None:
 @pytest.fixture(scope="module")
 def counted_spm(demo, trained, tmp_path_factory) -> Path:
     release = Path(shutil.copytree(demo, tmp_path_factory.mktemp("count") / "release"))
+    manifest_bytes = (release / "manifest.json").read_bytes()
     count_tokens(str(release), str(trained[0] / "tokenizer.model"), ONE_WORKER)
+    assert (release / "manifest.json").read_bytes() == manifest_bytes  # a published manifest never changes
     return release
 
 
 def test_count_with_sentencepiece(counted_spm, trained):
     sp = spm.SentencePieceProcessor(model_file=str(trained[0] / "tokenizer.model"))
-    section = _manifest(counted_spm)["tokens"]
+    section = _sidecar(counted_spm, trained[1]["model"]["sha256"])
     assert section["tokenizer"]["kind"] == "sentencepiece" and section["tokenizer"]["vocab_size"] == 2000
     assert section["tokenizer"]["sha256"] == trained[1]["model"]["sha256"]
     _check_counts(counted_spm, section, lambda text: len(sp.encode(text)))
@@ -280,11 +296,11 @@ def _hf_tokenizer(path: Path, texts: list[str]) -> Path:
     return path
 
 
-def test_count_with_tokenizer_json_replaces_the_previous_count(counted_spm, tmp_path):
+def test_count_with_another_tokenizer_adds_its_own_sidecar(counted_spm, trained, tmp_path):
     from tokenizers import Tokenizer as HfTokenizer
 
     release = _copy(counted_spm, tmp_path)
-    before = _manifest(release)["tokens"]
+    before = _sidecar(release, trained[1]["model"]["sha256"])
     texts = [t for shard in _manifest(release)["shards"][:10] for t in _shard_texts(release, shard)]
     path = _hf_tokenizer(tmp_path / "tokenizer.json", texts)
     hf = HfTokenizer.from_file(str(path))
@@ -297,6 +313,8 @@ def test_count_with_tokenizer_json_replaces_the_previous_count(counted_spm, tmp_
     }
     assert section["total"] != before["total"] and section["tokenizer"]["sha256"] != before["tokenizer"]["sha256"]
     _check_counts(release, section, lambda text: len(hf.encode(text, add_special_tokens=False).ids))
+    assert _sidecar(release, before["tokenizer"]["sha256"]) == before  # the first count stays
+    assert len(list((release / "tokens").glob("*.json"))) == 2
 
 
 def test_bad_tokenizer_is_a_clear_error(demo, tmp_path, capsys):
@@ -346,8 +364,9 @@ def test_cli_surface_counts(demo, trained, tmp_path, capsys):
     assert (args.beam, extra) == (True, ONE_WORKER)
     assert args.func(args, extra) == 0
     out = capsys.readouterr().out
-    assert "fi " in out and "total" in out and "manifest updated" in out
-    assert _manifest(release)["tokens"]["tokenizer"]["kind"] == "sentencepiece"
+    sha = trained[1]["model"]["sha256"]
+    assert "fi " in out and "total" in out and f"tokens/{sha[:16]}.json (manifest.json unchanged)" in out
+    assert "tokens" not in _manifest(release) and _sidecar(release, sha)["tokenizer"]["kind"] == "sentencepiece"
 
 
 def test_run_counts_tokens_when_given_a_tokenizer(trained, tmp_path):

@@ -8,24 +8,26 @@ from rootstock.filters.tokens import Tokenizer
 from rootstock.paths import absolute
 from rootstock.pipeline.cli.tables import print_release_summary
 from rootstock.pipeline.config import load_config
-from rootstock.pipeline.jobs.count_tokens import count_tokens
 from rootstock.pipeline.jobs.curate import run
+from rootstock.pipeline.jobs.execute import count_tokens_before_publishing
 from rootstock.pipeline.jobs.refilter import refilter
+from rootstock.pipeline.release.publish import check_target
 
 
 def cmd_run(args, beam_args: list[str]) -> int:
     config = load_config(args.config, output=args.output)
-    if args.tokenizer:
-        Tokenizer(args.tokenizer)  # a bad path fails before the run, not after it
-    manifest = run(config, beam_args, overwrite=args.overwrite)
-    if args.tokenizer:
-        manifest["tokens"] = count_tokens(config.output, args.tokenizer, beam_args)
+    tokenizer = Tokenizer(args.tokenizer) if args.tokenizer else None  # a bad path fails before the run
+    check_target(config.output, args.overwrite)  # before catalogue, models and Beam
+    # Counted in the staging directory, so the manifest is complete when the release appears.
+    with count_tokens_before_publishing(tokenizer):
+        manifest = run(config, beam_args, overwrite=args.overwrite)
     print_release_summary(manifest, config.output)
     return 0
 
 
 def cmd_refilter(args, beam_args: list[str]) -> int:
     output = absolute(args.output)
+    check_target(output, args.overwrite)
     manifest = refilter(
         args.release, args.thresholds, output, beam_args, release_id=args.release_id, overwrite=args.overwrite
     )
@@ -41,7 +43,8 @@ def add_parsers(sub) -> None:
     run_parser.add_argument("--output", help="release directory or URL (overrides the config)")
     run_parser.add_argument("--overwrite", action="store_true", help="replace an existing release at the output")
     run_parser.add_argument(
-        "--tokenizer", help="then count tokens with this SentencePiece model or tokenizer.json (see count-tokens)"
+        "--tokenizer",
+        help="also count tokens with this SentencePiece model or tokenizer.json, into the manifest (see count-tokens)",
     )
     run_parser.set_defaults(func=cmd_run, beam=True)
 

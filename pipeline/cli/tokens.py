@@ -10,12 +10,14 @@ from rootstock.pipeline.jobs.train_tokenizer import (
     render_readme,
     train_tokenizer,
 )
+from rootstock.pipeline.release.release import sidecar_path
 
 
 def _add_count(sub) -> None:
     parser = sub.add_parser(
         "count-tokens",
-        help="add token counts per shard, source and language to a release's manifest; unknown --flags go to Beam",
+        help="count tokens per shard, source and language into RELEASE/tokens/ (the manifest is never changed); "
+        "unknown --flags go to Beam",
     )
     parser.add_argument("release", help="release directory or URL")
     parser.add_argument(
@@ -32,9 +34,8 @@ def cmd_count_tokens(args, beam_args: list[str]) -> int:
     for lang, n in section["by_lang"].items():
         print(f"{lang:<{width}}  {n:>14,}")
     print(f"{'total':<{width}}  {section['total']:>14,}")
-    print(
-        f"tokenizer: {tok['kind']} {tok['path']} (vocab {tok['vocab_size']}, sha256 {tok['sha256'][:12]}…); manifest updated"
-    )
+    print(f"tokenizer: {tok['kind']} {tok['path']} (vocab {tok['vocab_size']}, sha256 {tok['sha256'][:12]}…)")
+    print(f"written: {args.release.rstrip('/')}/{sidecar_path(tok['sha256'])} (manifest.json unchanged)")
     return 0
 
 

@@ -3,15 +3,21 @@
 A mix is budgeted in tokens of the tokenizer that will train on it, so a release records them
 next to documents and bytes. Counting is one Beam pass over the data shards (one element per
 shard, texts in batches; rejected shards are not counted); the per-(source, language) and
-per-language sums are added up from the per-shard counts, so they agree by construction. Only
-manifest.json changes (rewritten atomically), never a data file, so `rootstock verify` still
-passes. Counting again, with the same or another tokenizer, replaces the previous `tokens`
-section and every shard's `tokens`.
+per-language sums are added up from the per-shard counts, so they agree by construction.
+
+A published release never changes: a child release and a mix record its manifest by sha256.
+So counts added later go into a sidecar, `tokens/<tokenizer sha256[:16]>.json`, which names
+the manifest sha256 it was counted against and carries a sha256 of its own content; `verify`
+checks both and the arithmetic. Counting again with the same tokenizer replaces that sidecar;
+another tokenizer gets its own. `rootstock run --tokenizer` counts before publishing instead,
+into the manifest's `tokens` section (`count_staged_tokens`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import posixpath
 from collections.abc import Iterable
 from typing import Any
@@ -22,11 +28,11 @@ from apache_beam.io.filesystems import FileSystems
 
 from rootstock.errors import ReleaseError
 from rootstock.filters.tokens import Tokenizer
+from rootstock.paths import absolute, is_url
 from rootstock.pipeline.beam.gather import read_json_list, write_json_list
 from rootstock.pipeline.beam.options import pipeline_options
-from rootstock.pipeline.release.manifest import rewrite_manifest
-from rootstock.pipeline.release.publish import discard, staging_dir
-from rootstock.pipeline.release.release import Release
+from rootstock.pipeline.release.publish import beam_tempdir, discard, make_staging, sweep_partials
+from rootstock.pipeline.release.release import TOKENS_KIND, WORK_DIR, Release, sidecar_digest, sidecar_path
 
 BATCH_SIZE = 512
 
@@ -99,7 +105,10 @@ def token_section(
 
 
 def apply_token_counts(
-    manifest: dict[str, Any], shard_counts: list[dict[str, Any]], tokenizer: dict[str, Any]
+    manifest: dict[str, Any],
+    shard_counts: list[dict[str, Any]],
+    tokenizer: dict[str, Any],
+    counted_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """MANIFEST with `tokens` on every data shard and a fresh top-level `tokens` section."""
     by_path = {row["path"]: row for row in shard_counts}
@@ -114,38 +123,100 @@ def apply_token_counts(
             )
     shards = [{**s, "tokens": by_path[s["path"]]["tokens"]} for s in manifest["shards"]]
     section = token_section(
-        [by_path[s["path"]] for s in manifest["shards"]], tokenizer, {s["path"]: s.get("text_bytes", 0) for s in shards}
+        [by_path[s["path"]] for s in manifest["shards"]],
+        tokenizer,
+        {s["path"]: s.get("text_bytes", 0) for s in shards},
+        counted_at,
     )
     return {**manifest, "shards": shards, "tokens": section}
+
+
+def _count_shards(
+    root: str,
+    manifest: dict[str, Any],
+    tokenizer: Tokenizer,
+    beam_args: list[str] | None,
+    work: str,
+    batch_size: int = BATCH_SIZE,
+) -> list[dict[str, Any]]:
+    """One {path, source, lang, docs, tokens} per data shard of the release at ROOT (a Beam pass)."""
+    entries = [dict(zip(("source", "lang"), shard_cell(s), strict=True), path=s["path"]) for s in manifest["shards"]]
+    if not entries:
+        return []
+    out = posixpath.join(work, "counts.json")
+    with beam_tempdir(work), beam.Pipeline(options=pipeline_options(beam_args)) as p:
+        counted = p | "Shards" >> beam.Create(entries) | "CountTokens" >> CountShardTokens(root, tokenizer, batch_size)
+        write_json_list(counted, out, "counts")
+    return read_json_list(out)
+
+
+def count_staged_tokens(
+    staging: str, manifest: dict[str, Any], tokenizer: Tokenizer, beam_args: list[str] | None = None
+) -> dict[str, Any]:
+    """MANIFEST of the release being made in STAGING, with its token counts (`run --tokenizer`).
+
+    Counted before the release is published, so its manifest is complete from the start.
+    """
+    work = posixpath.join(staging, WORK_DIR, "tokens")
+    FileSystems.mkdirs(work)
+    counts = _count_shards(staging, manifest, tokenizer, beam_args, work)
+    return apply_token_counts(manifest, counts, tokenizer.describe())
+
+
+def build_sidecar(
+    release: Release,
+    shard_counts: list[dict[str, Any]],
+    tokenizer: dict[str, Any],
+    counted_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The token-count sidecar of RELEASE: bound to its manifest by sha256, hashed itself."""
+    counted = apply_token_counts(release.manifest, shard_counts, tokenizer, counted_at)
+    sidecar = {
+        "kind": TOKENS_KIND,
+        "release": release.id,
+        "manifest_sha256": release.manifest_sha256,
+        **counted["tokens"],
+        "shards": sorted(
+            ({"path": s["path"], "tokens": s["tokens"]} for s in counted["shards"]), key=lambda s: s["path"]
+        ),
+    }
+    return {**sidecar, "sha256": sidecar_digest(sidecar)}
+
+
+def write_sidecar(release: str, sidecar: dict[str, Any]) -> str:
+    """Write SIDECAR into RELEASE (replacing one of the same tokenizer); return its relative path."""
+    rel = sidecar_path(sidecar["tokenizer"]["sha256"])
+    path = posixpath.join(release, rel)
+    payload = (json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    if is_url(release):
+        with FileSystems.create(path) as handle:  # one object: readers see the old or the new one
+            handle.write(payload)
+        return rel
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "wb") as handle:
+        handle.write(payload)
+    os.replace(tmp, path)
+    return rel
 
 
 def count_tokens(
     release: str, tokenizer_path: str, beam_args: list[str] | None = None, *, batch_size: int = BATCH_SIZE
 ) -> dict[str, Any]:
-    """Count every data shard of RELEASE, rewrite its manifest, return the `tokens` section.
+    """Count every data shard of RELEASE and write the counts as a sidecar; return the sidecar.
 
-    Also the step to call right after `run` publishes a release (`run --tokenizer`).
+    The sidecar is `tokens/<tokenizer sha256[:16]>.json` inside the release; manifest.json is
+    not touched, so the manifest sha256 a child release or a mix recorded still verifies.
     """
     tokenizer = Tokenizer(tokenizer_path)  # a bad path fails here, before any Beam work
-    manifest = Release.open(release, kind="release").manifest
-    entries = [dict(zip(("source", "lang"), shard_cell(s), strict=True), path=s["path"]) for s in manifest["shards"]]
-    work = staging_dir(release) + "-tokens"  # beside the release: nothing unlisted appears inside it
-    out = posixpath.join(work, "counts.json")
-    FileSystems.mkdirs(work)
+    release = absolute(release).rstrip("/")
+    opened = Release.open(release, kind="release")
+    sweep_partials(release)  # a killed count's scratch directory
+    work = make_staging(release, "-tokens")  # beside the release: nothing unlisted appears inside it
     try:
-        if entries:
-            with beam.Pipeline(options=pipeline_options(beam_args)) as p:
-                counted = (
-                    p
-                    | "Shards" >> beam.Create(entries)
-                    | "CountTokens" >> CountShardTokens(release, tokenizer, batch_size)
-                )
-                write_json_list(counted, out, "counts")
-            counts = read_json_list(out)
-        else:
-            counts = []
+        counts = _count_shards(release, opened.manifest, tokenizer, beam_args, work, batch_size)
     finally:
         discard(work)
-    updated = apply_token_counts(manifest, counts, tokenizer.describe())
-    rewrite_manifest(release, updated)
-    return updated["tokens"]
+    sidecar = build_sidecar(opened, counts, tokenizer.describe())
+    write_sidecar(release, sidecar)
+    return sidecar

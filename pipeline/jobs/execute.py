@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import posixpath
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 
+from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.beam.errors import collect, errors_dir
 from rootstock.pipeline.beam.gather import read_json_list
 from rootstock.pipeline.beam.options import cap_malloc_arenas, pipeline_options, runner_record
-from rootstock.pipeline.release.publish import staged_release
+from rootstock.pipeline.jobs.count_tokens import count_staged_tokens
+from rootstock.pipeline.release.publish import beam_tempdir, staged_release
 from rootstock.pipeline.release.write import finish_release, work_dir
+
+# The tokenizer `rootstock run --tokenizer` counts with, set around the job by the CLI: the jobs
+# (run, refilter) call `execute` without knowing about tokens, and the counts must be in the
+# manifest before it is published (a published manifest never changes).
+_TOKENIZER: contextvars.ContextVar[Tokenizer | None] = contextvars.ContextVar("rootstock_tokenizer", default=None)
+
+
+@contextlib.contextmanager
+def count_tokens_before_publishing(tokenizer: Tokenizer | None):
+    """Within the block, every release `execute` publishes carries token counts of TOKENIZER."""
+    reset = _TOKENIZER.set(tokenizer)
+    try:
+        yield
+    finally:
+        _TOKENIZER.reset(reset)
 
 
 def execute(output: str, beam_args: list[str] | None, overwrite: bool, build_graph, make_manifest) -> dict[str, Any]:
     """Run a graph in a staging directory; publish it at OUTPUT only once it is complete.
 
     `build_graph(pipeline, staging)` adds the transforms; `make_manifest(shards, counts, runner)`
-    returns the manifest once the pipeline has finished.
+    returns the manifest once the pipeline has finished. Beam's own temporary directories live
+    in the staging directory too, so a failed run leaves nothing behind in /tmp.
     """
     options = pipeline_options(beam_args)
     cap_malloc_arenas()
-    with staged_release(output, overwrite, work_dir=True) as staging:
+    with staged_release(output, overwrite, work_dir=True) as staging, beam_tempdir(staging):
         work = work_dir(staging)
         try:
             with beam.Pipeline(options=options) as p:
@@ -39,5 +59,8 @@ def execute(output: str, beam_args: list[str] | None, overwrite: bool, build_gra
             read_json_list(posixpath.join(work, "counts.json")),
             {"runner": options.view_as(StandardOptions).runner, **runner_record(options)},
         )
+        tokenizer = _TOKENIZER.get()
+        if tokenizer is not None and manifest.get("kind", "release") == "release":
+            manifest = count_staged_tokens(staging, manifest, tokenizer, beam_args)
         finish_release(staging, manifest)
     return manifest

@@ -1,10 +1,10 @@
 """`rootstock mix SPEC --output DIR`: sample a training mix from releases, as a Beam pipeline.
 
 Before any work: resolve each component's release and shards (`resolve`), take the available
-tokens per (component, language) from the manifest's `tokens` section when it was counted with
-the spec's tokenizer (same sha256; `rootstock count-tokens`), otherwise count them in a first
-Beam pass that writes nothing (and always when rehydrating, which needs tokens per cluster-size
-class). Then plan (`plan`): an unreachable spec stops here, with the numbers. Then the job
+tokens per (component, language) from what the release recorded for the spec's tokenizer (same
+sha256): the sidecar `rootstock count-tokens` wrote, or the `tokens` section `rootstock run
+--tokenizer` put into the manifest; otherwise count them in a first Beam pass that writes
+nothing (and always when rehydrating, which needs tokens per cluster-size class). Then plan (`plan`): an unreachable spec stops here, with the numbers. Then the job
 (`graph`) samples and writes the mix, and `manifest` records target against achieved.
 """
 
@@ -14,18 +14,17 @@ import shutil
 import tempfile
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
-
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
 from rootstock.errors import MixSpecError, TokenizerError
 from rootstock.filters.tokens import Tokenizer
+from rootstock.paths import absolute
 from rootstock.pipeline.jobs.execute import execute
 from rootstock.pipeline.mix.graph import build_graph, count_available
 from rootstock.pipeline.mix.manifest import build_mix_manifest
 from rootstock.pipeline.mix.plan import Available, Plan, plan
-from rootstock.pipeline.mix.resolve import Resolved, manifest_tokens, resolve, union_schema
+from rootstock.pipeline.mix.resolve import Resolved, recorded_tokens, resolve, union_schema
 from rootstock.pipeline.mix.spec import MixSpec
-from rootstock.pipeline.release.publish import check_target, discard, staging_dir
+from rootstock.pipeline.release.publish import beam_tempdir, check_target, discard, make_staging, sweep_partials
 
 
 def prepare(
@@ -41,13 +40,13 @@ def prepare(
     availability: dict[str, str] = {}
     to_count = []
     for r in resolved:
-        from_manifest = manifest_tokens(r, tokenizer)
-        if from_manifest is None:
+        recorded = recorded_tokens(r, tokenizer)
+        if recorded is None:
             to_count.append(r)
             availability[r.name] = "counted"
         else:
-            available += from_manifest
-            availability[r.name] = "manifest"
+            availability[r.name], counts = recorded
+            available += counts
     if to_count:
         available += count_available(spec, to_count, tokenizer, beam_args, workdir)
     multipliers = dict(enumerate(spec.rehydrate.weights.values()))
@@ -56,11 +55,13 @@ def prepare(
 
 def mix(spec: MixSpec, output: str, beam_args: list[str] | None = None, *, overwrite: bool = False) -> dict[str, Any]:
     """Plan SPEC and, if it is reachable, write the mix to OUTPUT; return its manifest."""
-    check_target(output, overwrite)
-    workdir = staging_dir(output) + "-plan"
-    FileSystems.mkdirs(workdir)
+    output = absolute(output).rstrip("/")
+    check_target(output, overwrite)  # before the counting pass: a refused output costs nothing
+    sweep_partials(output)
+    workdir = make_staging(output, "-plan")
     try:
-        resolved, tokenizer, the_plan, availability = prepare(spec, beam_args, workdir)
+        with beam_tempdir(workdir):
+            resolved, tokenizer, the_plan, availability = prepare(spec, beam_args, workdir)
     finally:
         discard(workdir)
     schema = union_schema(resolved)
@@ -83,7 +84,8 @@ def mix(spec: MixSpec, output: str, beam_args: list[str] | None = None, *, overw
 def plan_only(spec: MixSpec, beam_args: list[str] | None = None) -> tuple[Plan, dict[str, str]]:
     workdir = tempfile.mkdtemp(prefix="rootstock-mix-plan-")
     try:
-        _, _, the_plan, availability = prepare(spec, beam_args, workdir)
+        with beam_tempdir(workdir):
+            _, _, the_plan, availability = prepare(spec, beam_args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return the_plan, availability

@@ -130,17 +130,33 @@ def union_schema(resolved: list[Resolved]) -> pa.Schema:
     return pa.schema([*(fields[n] for n in order), *MIX_COLUMNS])
 
 
-def manifest_tokens(r: Resolved, tokenizer: Tokenizer) -> list[Available] | None:
-    """Available tokens from a release manifest counted with this tokenizer; None if it cannot say."""
-    section = r.manifest.get("tokens")
-    if r.rehydrate or not isinstance(section, dict):
+def recorded_tokens(r: Resolved, tokenizer: Tokenizer) -> tuple[str, list[Available]] | None:
+    """(where, available tokens) the release recorded for this tokenizer; None if it recorded none.
+
+    `rootstock count-tokens` writes a sidecar (`tokens/<sha256[:16]>.json`), valid only for the
+    manifest sha256 it names; `rootstock run --tokenizer` puts them into the manifest itself.
+    Rehydration needs tokens per cluster-size class, which neither records.
+    """
+    if r.rehydrate:
         return None
-    if (section.get("tokenizer") or {}).get("sha256") != tokenizer.sha256:
-        return None
-    if not all(isinstance(s.get("tokens"), int) for s in r.shards):
+    sidecar = Release(r.component.release, r.manifest, r.manifest_sha256).token_sidecar(tokenizer.sha256)
+    if sidecar is not None:
+        where, per_shard = "sidecar", {s.get("path"): s.get("tokens") for s in sidecar.get("shards") or []}
+    else:
+        section = r.manifest.get("tokens")
+        if not isinstance(section, dict) or (section.get("tokenizer") or {}).get("sha256") != tokenizer.sha256:
+            return None
+        where, per_shard = "manifest", {s["path"]: s.get("tokens") for s in r.manifest.get("shards", [])}
+    if not all(isinstance(per_shard.get(s["path"]), int) for s in r.shards):
         return None
     per_lang: dict[str, tuple[int, int]] = {}
     for s in r.shards:
         docs, tokens = per_lang.get(s["lang"], (0, 0))
-        per_lang[s["lang"]] = (docs + s["rows"], tokens + s["tokens"])
-    return [Available(r.name, lang, NO_CLASS, docs, tokens) for lang, (docs, tokens) in sorted(per_lang.items())]
+        per_lang[s["lang"]] = (docs + s["rows"], tokens + per_shard[s["path"]])
+    return where, [Available(r.name, lang, NO_CLASS, docs, tokens) for lang, (docs, tokens) in sorted(per_lang.items())]
+
+
+def manifest_tokens(r: Resolved, tokenizer: Tokenizer) -> list[Available] | None:
+    """Available tokens the release recorded with this tokenizer (sidecar or manifest); None if none."""
+    found = recorded_tokens(r, tokenizer)
+    return None if found is None else found[1]

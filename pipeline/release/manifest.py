@@ -5,21 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
 import platform
-import posixpath
 import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from apache_beam.io.filesystems import FileSystems
 from jsonschema import Draft202012Validator
 
 from rootstock.errors import ManifestError
-from rootstock.paths import is_url
 from rootstock.pipeline.release.counts import summarize
-from rootstock.pipeline.release.release import MANIFEST
 
 if TYPE_CHECKING:
     from rootstock.catalog.loader import Catalog
@@ -171,20 +166,3 @@ def source_snapshots(catalog: Catalog, uids: list[str]) -> dict[str, dict[str, A
 
 def dumps(manifest: dict[str, Any]) -> str:
     return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-
-
-def rewrite_manifest(release: str, manifest: dict[str, Any]) -> None:
-    """Replace the manifest of an existing release (e.g. after counting tokens).
-
-    Written to a temporary name first and then moved over, so a reader never sees half a file.
-    """
-    validate_manifest(manifest)
-    path = posixpath.join(release, MANIFEST)
-    tmp = path + ".tmp"
-    with FileSystems.create(tmp) as handle:
-        handle.write(dumps(manifest).encode())
-    if is_url(release):
-        FileSystems.copy([tmp], [path])
-        FileSystems.delete([tmp])
-    else:
-        os.replace(tmp, path)

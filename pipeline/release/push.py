@@ -6,15 +6,21 @@ files are pre-uploaded in batches through the Hub's content-addressed storage (L
 `hf_xet` is installed): objects the Hub already holds are not sent again, so re-running the
 same command after a failure resumes instead of starting over.
 
-What is published: the data shards the manifest lists, `manifest.json` and the dataset card
-`README.md`. Rejected documents (text that was dropped, e.g. for PII) and the dedup artifacts
-stay private unless asked for. The push owns `data/`, `rejected/` and `dedup/` in the repo:
-files there that this release does not list are deleted in the same commit, so a repo never
-mixes shards of two releases.
+What is published: the data shards the manifest lists, `manifest.json`, the dataset card
+`README.md` and the token-count sidecars (`tokens/*.json`). Rejected documents (text that was
+dropped, e.g. for PII) and the dedup artifacts stay private unless asked for. The push owns
+`data/`, `rejected/`, `dedup/` and `tokens/` in the repo: files there that this release does
+not list are deleted in the same commit, so a repo never mixes shards of two releases.
+
+Every request goes to one Hub: `endpoint` (else HF_ENDPOINT, else huggingface.co). HfApi takes
+the endpoint for its own calls, but huggingface_hub also reads its module-wide default
+directly (the agent-harness lookup every request's headers trigger goes there), so the push
+points that default at the same endpoint while it talks to the Hub.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -29,10 +35,10 @@ from huggingface_hub.utils.sha import git_hash
 from rootstock.errors import PushError
 from rootstock.paths import is_url
 from rootstock.pipeline.release.card import CARD, human_bytes
-from rootstock.pipeline.release.release import MANIFEST
+from rootstock.pipeline.release.release import MANIFEST, TOKENS_DIR, Release
 from rootstock.pipeline.release.verify import verify
 
-OWNED_DIRS = ("data/", "rejected/", "dedup/")
+OWNED_DIRS = ("data/", "rejected/", "dedup/", f"{TOKENS_DIR}/")
 LFS_MIN_BYTES = 10 * 1024 * 1024  # the Hub stores larger files through LFS whatever their type
 MAX_COMMIT_FILES = 25_000  # huggingface_hub: "create_commit is limited to 25k LFS files"
 UPLOAD_BATCH_FILES = 32  # one preupload call per batch: failures are accounted per batch
@@ -80,6 +86,9 @@ def plan(
         uploads += [Upload(e["path"], os.path.join(release, e["path"]), e["file_bytes"], e["sha256"]) for e in entries]
     manifest_path = os.path.join(release, MANIFEST)
     uploads.append(Upload(MANIFEST, manifest_path, os.path.getsize(manifest_path), None))
+    for rel in Release.open(release).sidecar_files():  # verified: bound to this manifest
+        local = os.path.join(release, rel)
+        uploads.append(Upload(rel, local, os.path.getsize(local), None))
     card = os.path.join(release, CARD)
     if not os.path.isfile(card):
         warnings.append(
@@ -112,6 +121,26 @@ def commit_message(manifest: dict, uploads: list[Upload]) -> tuple[str, str]:
         f"Files: {len(uploads)}, {sum(u.size for u in uploads)} bytes",
     ]
     return summary, "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _hub_endpoint(endpoint: str | None):
+    """huggingface_hub's module-wide default endpoint set to ENDPOINT for the block.
+
+    HfApi(endpoint=...) routes its own requests, but some of the library's calls read
+    `constants.ENDPOINT` themselves (the agent-harness registry fetched while building every
+    request's headers, card validation); without this they would go to huggingface.co (or
+    HF_ENDPOINT) while the push targets another Hub.
+    """
+    if not endpoint:
+        yield
+        return
+    saved = constants.ENDPOINT
+    constants.ENDPOINT = endpoint.rstrip("/")
+    try:
+        yield
+    finally:
+        constants.ENDPOINT = saved
 
 
 def _verified(release: str) -> dict:
@@ -203,6 +232,9 @@ def push(
     if repo_id.count("/") != 1:
         raise PushError(f"--repo-id {repo_id!r}: expected ORG/NAME")
     release = release.rstrip("/") or release
+    card = os.path.join(release, CARD)
+    if os.path.isfile(card):  # the more precise refusal: verify would only say the card differs
+        _check_card(Path(card).read_text(encoding="utf-8"))
     manifest = _verified(release)
     uploads, excluded, warnings = plan(
         release, manifest, include_rejected=include_rejected, include_artifacts=include_artifacts
@@ -214,7 +246,6 @@ def push(
         )
     summary, description = commit_message(manifest, uploads)
     branch = revision or "main"
-    target = f"datasets/{repo_id}@{branch}"
     report: dict[str, Any] = {
         "release": manifest["release"],
         "repo_id": repo_id,
@@ -232,7 +263,34 @@ def push(
 
     if constants.is_offline_mode():
         raise PushError("HF_HUB_OFFLINE is set: unset it to push (or use --dry-run)")
-    api = HfApi(endpoint=endpoint, token=token)
+    with _hub_endpoint(endpoint):
+        return _push_online(
+            api=HfApi(endpoint=endpoint, token=token),
+            repo_id=repo_id,
+            uploads=uploads,
+            report=report,
+            message=(summary, description),
+            private=private,
+            revision=revision,
+            num_threads=num_threads,
+        )
+
+
+def _push_online(
+    *,
+    api: HfApi,
+    repo_id: str,
+    uploads: list[Upload],
+    report: dict[str, Any],
+    message: tuple[str, str],
+    private: bool,
+    revision: str | None,
+    num_threads: int,
+) -> dict[str, Any]:
+    """The part of `push` that talks to the Hub: repo, branch, what is there, uploads, the commit."""
+    summary, description = message
+    branch = report["revision"]
+    target = f"datasets/{repo_id}@{branch}"
     try:
         url = api.create_repo(repo_id, repo_type="dataset", private=True if private else None, exist_ok=True)
         if revision:

@@ -2,7 +2,9 @@
 
 Every command that reads a release opens it here, so "is this a complete release" and "what
 does its manifest say" have one answer: a release is complete exactly when it has a
-`manifest.json` that parses as a JSON object.
+`manifest.json` that parses as a JSON object. "Which files of this directory did rootstock
+write" has one answer too (`owned_files`): what the manifest lists, the manifest, the card,
+and the token-count sidecars added after publication (`tokens/*.json`, see `TOKENS_DIR`).
 """
 
 from __future__ import annotations
@@ -16,16 +18,65 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
 from rootstock.errors import ReleaseError
-from rootstock.paths import absolute
+from rootstock.paths import absolute, is_url
 
 MANIFEST = "manifest.json"
 WORK_DIR = "_work"  # the pipeline's own bookkeeping inside a staging directory
 # The manifest's lists of files; every listed file has a path, a size and a sha256.
 FILE_LISTS = ("shards", "rejected_shards", "artifacts")
+# Token counts added to a published release: one JSON file per tokenizer, never the manifest
+# (a child release records its parent's manifest by sha256, so the manifest must not change).
+TOKENS_DIR = "tokens"
+TOKENS_KIND = "token-counts"
+
+
+def sidecar_path(tokenizer_sha256: str) -> str:
+    """Where the token counts of the tokenizer with this sha256 live inside a release."""
+    return f"{TOKENS_DIR}/{tokenizer_sha256[:16]}.json"
+
+
+def relative_path(root: str, path: str) -> str | None:
+    """PATH relative to ROOT, or None if it is not under it.
+
+    File systems spell URLs differently (fsspec's memory:// answers `memory:///bucket/...` for
+    `memory://bucket/...`), so slashes after the scheme do not count.
+    """
+
+    def norm(p: str) -> str:
+        if is_url(p):
+            scheme, rest = p.split("://", 1)
+            return f"{scheme}://{rest.lstrip('/')}"
+        return p
+
+    prefix, full = norm(root).rstrip("/") + "/", norm(path)
+    return full[len(prefix) :] if full.startswith(prefix) else None
+
+
+def sidecar_digest(sidecar: dict[str, Any]) -> str:
+    """sha256 of a sidecar's content without its own `sha256` field (canonical JSON).
+
+    Nothing else may record a hash of a sidecar (that would be the manifest, which must not
+    change), so a sidecar carries its own: an edit to it shows, like an edit to a listed file.
+    """
+    body = {k: v for k, v in sidecar.items() if k != "sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def read_manifest_bytes(raw: bytes, where: str) -> dict[str, Any]:
+    """RAW parsed as a manifest (a JSON object); ReleaseError naming WHERE otherwise."""
+    try:
+        manifest = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReleaseError(f"{where}: not valid JSON ({err})") from None
+    if not isinstance(manifest, dict):
+        raise ReleaseError(f"{where}: a manifest is a JSON object, this is a {type(manifest).__name__}")
+    return manifest
 
 
 @dataclass(frozen=True)
@@ -43,12 +94,7 @@ class Release:
             raise ReleaseError(f"{path}: no {MANIFEST}; not a complete release")
         with FileSystems.open(manifest_path) as handle:
             raw = handle.read()
-        try:
-            manifest = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ReleaseError(f"{manifest_path}: not valid JSON ({err})") from None
-        if not isinstance(manifest, dict):
-            raise ReleaseError(f"{manifest_path}: a manifest is a JSON object, this is a {type(manifest).__name__}")
+        manifest = read_manifest_bytes(raw, manifest_path)
         release = cls(path, manifest, hashlib.sha256(raw).hexdigest())
         if kind is not None and release.kind != kind:
             raise ReleaseError(f"{path}: a {release.kind} manifest, not a {kind}")
@@ -69,6 +115,44 @@ class Release:
     def file(self, rel: str) -> str:
         return posixpath.join(self.path, rel)
 
+    def listed_files(self) -> set[str]:
+        """Paths (relative) the manifest names: its file lists and the card."""
+        listed = {e.get("path") for key in FILE_LISTS for e in self.manifest.get(key) or [] if isinstance(e, dict)}
+        card = self.manifest.get("card")
+        if isinstance(card, dict):
+            listed.add(card.get("path"))
+        return {p for p in listed if isinstance(p, str)}
+
+    def sidecar_files(self) -> list[str]:
+        """Relative paths of the token-count sidecars present (tokens/*.json that say so), sorted."""
+        pattern = posixpath.join(self.path, TOKENS_DIR, "*.json")
+        try:
+            found = FileSystems.match([pattern])[0].metadata_list
+        except (BeamIOError, OSError):  # no tokens/ directory at all
+            return []
+        return sorted(
+            f"{TOKENS_DIR}/{posixpath.basename(m.path)}" for m in found if _read_json(m.path).get("kind") == TOKENS_KIND
+        )
+
+    def token_sidecar(self, tokenizer_sha256: str) -> dict[str, Any] | None:
+        """The token counts recorded for this tokenizer and this very manifest, or None.
+
+        A sidecar counted against another manifest (copied from elsewhere) does not count.
+        """
+        path = self.file(sidecar_path(tokenizer_sha256))
+        sidecar = _read_json(path) if FileSystems.exists(path) else {}
+        if sidecar.get("kind") != TOKENS_KIND:
+            return None
+        if sidecar.get("manifest_sha256") != self.manifest_sha256:
+            return None
+        if (sidecar.get("tokenizer") or {}).get("sha256") != tokenizer_sha256:
+            return None
+        return sidecar
+
+    def owned_files(self) -> set[str]:
+        """Every file of this release rootstock wrote: listed ones, the manifest, sidecars."""
+        return self.listed_files() | {MANIFEST, *self.sidecar_files()}
+
     def schema(self, rel: str) -> pa.Schema:
         with FileSystems.open(self.file(rel)) as handle:
             return pq.read_schema(handle)
@@ -82,6 +166,16 @@ class Release:
             "config_sha256": self.manifest.get("config_sha256"),
             "manifest_sha256": self.manifest_sha256,
         }
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    """A small JSON object file; {} if it cannot be read or is not an object."""
+    try:
+        with FileSystems.open(path) as handle:
+            data = json.loads(handle.read())
+    except (OSError, ValueError, BeamIOError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def read_table(path: str, columns: list[str] | None = None) -> pa.Table:

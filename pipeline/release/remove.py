@@ -28,9 +28,9 @@ from apache_beam.io.filesystems import FileSystems
 
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
 from rootstock.errors import ConfigError, ReleaseError
-from rootstock.paths import is_url
+from rootstock.paths import absolute, is_url
 from rootstock.pipeline.beam.shards import ShardsConfig, write_parquet
-from rootstock.pipeline.release.publish import staged_release
+from rootstock.pipeline.release.publish import check_target, staged_release
 from rootstock.pipeline.release.release import FILE_LISTS, Release, read_table
 from rootstock.pipeline.release.write import finish_release
 
@@ -271,6 +271,7 @@ def remove(
         raise ConfigError(
             f"--source {source}: not a source of {release} (it has: {', '.join(sorted(parent['sources']))})"
         )
+    check_target(absolute(output), overwrite)  # before reading every shard, not after
     request = Request(mode, items, reason)
     direct, cluster, answered = find_removals(release, parent, request)
     gone_ids = pa.array(sorted(direct | cluster), pa.string())
@@ -316,7 +317,7 @@ def remove(
                     "rejected_or_artifact_rows_removed": sum(
                         n for path, n in diff.rewritten.items() if not path.startswith("data/")
                     ),
-                    "tokens_invalidated": "tokens" in parent,
+                    "tokens_invalidated": "tokens" in parent or bool(parent_release.sidecar_files()),
                 },
             },
         ]
