@@ -62,3 +62,65 @@ def test_row_count_and_totals_mismatch(release: Path):
     assert result.returncode == 1
     assert f"{manifest['shards'][0]['path']}: {manifest['shards'][0]['rows'] - 1} rows, manifest says" in result.stderr
     assert "totals.docs_out" in result.stderr
+
+
+def _edit_totals(m):
+    m["totals"]["docs_in"] += 1
+
+
+def _edit_drop_reason(m):
+    m["totals"]["dropped_by_reason"]["quality:invented"] = 3
+
+
+def _edit_cell(m):
+    m["by_source_lang"][0]["bytes_out"] -= 7
+
+
+def _edit_text_bytes(m):
+    m["shards"][0]["text_bytes"] += 1
+
+
+def _edit_languages(m):
+    m["shards"][0]["languages"] = ["sv"]
+
+
+def _edit_licence(m):
+    m["sources"]["x"]["catalog"]["license"]["id"] = "MIT"  # the card says CC0-1.0
+
+
+def _edit_processing(m):
+    m["sources"]["x"]["processing"][-1]["docs_out"] += 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (_edit_totals, "docs_in"),
+        (_edit_drop_reason, "dropped_by_reason"),
+        (_edit_cell, "bytes_out"),
+        (_edit_text_bytes, "text bytes"),
+        (_edit_languages, "languages"),
+        (_edit_licence, "README.md"),
+        (_edit_processing, "processing"),
+    ],
+)
+def test_a_manifest_whose_numbers_were_edited_does_not_verify(release: Path, edit, named: str):
+    """The manifest must add up and agree with the shards and the card, not only list files."""
+    from rootstock.pipeline.release.verify import verify
+
+    path = release / "manifest.json"
+    assert verify(str(release))[1] == []
+    manifest = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    problems = verify(str(release))[1]
+    assert problems, f"{edit.__name__} passed verify"
+    assert any(named in p for p in problems), problems
+
+
+def test_a_manifest_that_is_a_json_list_is_one_clear_problem(release: Path):
+    (release / "manifest.json").write_text("[1, 2]")
+    result = run_cli("verify", str(release), check=False)
+    assert result.returncode == 1
+    assert "a manifest is a JSON object, this is a list" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -20,7 +20,10 @@ def cmd_verify(args) -> int:
         print(f"{len(problems)} problem(s) in {args.release}", file=sys.stderr)
         return 1
     files = sum(len(manifest.get(key, [])) for key in ("shards", "rejected_shards", "artifacts"))
-    print(f"OK: release {manifest['release']}, {files} files match the manifest (size, sha256, rows)")
+    print(
+        f"OK: release {manifest['release']}, {files} files match the manifest (size, sha256, rows, text bytes, "
+        "languages, sources); its counts add up" + ("; the card is the manifest's" if "card" in manifest else "")
+    )
     return 0
 
 
