@@ -202,3 +202,12 @@ def test_bad_token_is_a_clear_error(demo_release: Path, hub):
         push(str(demo_release), REPO_ID, endpoint=hub.url, token="hf_wrong")
     assert "failed while preparing the repo: HTTP 401" in str(err.value) and "HF_TOKEN" in str(err.value)
     assert REPO_ID not in hub.repos
+
+
+def test_every_request_goes_to_the_given_endpoint(demo_release: Path, hub, monkeypatch):
+    """With HF_ENDPOINT naming another Hub, `--endpoint` still routes every call (none leaks there)."""
+    with HubServer(token=TOKEN) as elsewhere:
+        monkeypatch.setattr(constants, "ENDPOINT", elsewhere.url)
+        push(str(demo_release), REPO_ID, endpoint=hub.url, token=TOKEN)
+        assert REPO_ID in hub.repos
+        assert elsewhere.requests == []
