@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from rootstock.catalog.loader import load_catalog
 from rootstock.pipeline.beam.errors import errors_dir, record
+from rootstock.pipeline.beam.ids import UniqueIds, read_notes
 from rootstock.pipeline.config import RunConfig
 from rootstock.pipeline.jobs.execute import execute
 from rootstock.pipeline.release.columns import output_schema
@@ -25,7 +26,7 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
     context.staging = staging
     report = functools.partial(record, errors_dir(context.work_dir))
     ingested = p | "Ingest" >> ReadCatalog(context.catalog, context.entries, report)
-    documents = ingested.documents
+    read = documents = ingested.documents | "UniqueIds" >> UniqueIds()
     dropped, artifacts, stage_outputs = [], [], []
     for stage in stages:
         output = documents | stage
@@ -46,11 +47,12 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
         staging,
         context.config,
         stage_schema(stages),
-        read=ingested.documents,
+        read=read,
         kept=documents,
         dropped=dropped,
         skipped=ingested.skipped,
         notes=notes,
+        read_notes=read_notes,
         artifacts=artifacts,
         stage_outputs=stage_outputs,
         rejected_guards=guards,

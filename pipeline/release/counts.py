@@ -63,13 +63,14 @@ class CountSteps(beam.PTransform):
     """read / written / dropped / skipped PCollections → one list of count rows.
 
     `dropped` is a list (one PCollection per stage). `notes(doc)` names facts about written
-    documents worth counting (e.g. langid:unverifiable). Each input is summed where it is
+    documents worth counting (e.g. langid:unverifiable), `read_notes(doc)` facts about every
+    document read (e.g. input:duplicate_id). Each input is summed where it is
     produced, before the Flatten: a Flatten of PCollections from different fused stages is
     materialised by the runner, and it would otherwise hold a count element per document and
     step (and every rejected document) until the end.
     """
 
-    def __init__(self, *, read, written, dropped, skipped, notes=None, stage_outputs=()):
+    def __init__(self, *, read, written, dropped, skipped, notes=None, read_notes=None, stage_outputs=()):
         super().__init__()
         self.keyed = [
             ("read", read, beam.Map(_count("read"))),
@@ -79,6 +80,8 @@ class CountSteps(beam.PTransform):
         self.keyed += [(f"dropped{i}", part, beam.FlatMap(_count_routed("dropped"))) for i, part in enumerate(dropped)]
         if notes is not None:
             self.keyed.append(("notes", written, beam.FlatMap(_notes(notes))))
+        if read_notes is not None:
+            self.keyed.append(("read_notes", read, beam.FlatMap(_notes(read_notes))))
         # [(stage name, its kept PCollection)] in order
         self.keyed += [(f"out:{name}", pcoll, beam.Map(_count("stage_out", name))) for name, pcoll in stage_outputs]
 

@@ -56,6 +56,7 @@ def write_release(
     dropped,
     skipped,
     notes=None,
+    read_notes=None,
     artifacts=(),
     stage_outputs=(),
     rejected_guards=(),
@@ -65,7 +66,8 @@ def write_release(
     `config` is the run config (its `shards`, `keep_rejected`, `rejected_sample_size`).
     `dropped` is a list of PCollections (one per stage or step). Dropped documents are counted
     as they were dropped; `rejected_guards` [(name, transform)] apply to the ones written to
-    `rejected/` only.
+    `rejected/` only. `notes(doc)` are counted over written documents, `read_notes(doc)` over
+    every document read.
     """
     work = work_dir(staging)
     shards_config: ShardsConfig = config.shards
@@ -90,7 +92,13 @@ def write_release(
             )
         )
     counts = p | "Count" >> CountSteps(
-        read=read, written=kept, dropped=dropped, skipped=skipped, notes=notes, stage_outputs=stage_outputs
+        read=read,
+        written=kept,
+        dropped=dropped,
+        skipped=skipped,
+        notes=notes,
+        read_notes=read_notes,
+        stage_outputs=stage_outputs,
     )
     write_json_list(shards | "AllShards" >> beam.Flatten(), posixpath.join(work, "shards.json"), "shards")
     write_json_list(counts, posixpath.join(work, "counts.json"), "counts")

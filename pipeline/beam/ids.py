@@ -1,0 +1,55 @@
+"""One id per document in a release: records that share an id are renamed, never dropped.
+
+A document's id is derived from its source and its record's own id, so two records with the
+same id field value (two files numbered 0..N, a repeated line) get the same id. Dedup joins
+documents by id, so a collision would merge unrelated documents into one cluster and drop
+unique text. Every document of a colliding id is renamed from where it was read (source,
+input file, row, which no two records share), the same on every runner and in every order,
+and carries `ID_RENAMED` so the release counts it as the note `input:duplicate_id`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import apache_beam as beam
+
+from rootstock.sources.records import stable_id
+
+# Field left on a renamed document (not a column; only counted), and the note it counts as.
+ID_RENAMED = "id_renamed"
+DUPLICATE_ID_NOTE = "input:duplicate_id"
+_RENAMED = "duplicate id"  # a fourth id part: no source/original-id id has it
+
+
+def renamed_id(doc: dict[str, Any]) -> str:
+    """The id of a document whose id another document has too: from where it was read."""
+    return stable_id(doc["source"], _RENAMED, doc.get("input_file") or "", str(doc.get("input_row")))
+
+
+def _rename(doc: dict[str, Any], shared: dict[str, int]) -> dict[str, Any]:
+    if doc["id"] not in shared:
+        return doc
+    return {**doc, "id": renamed_id(doc), ID_RENAMED: True}
+
+
+def read_notes(doc: dict[str, Any]) -> list[str]:
+    """Notes counted over every document read (not only the written ones)."""
+    return [DUPLICATE_ID_NOTE] if doc.get(ID_RENAMED) else []
+
+
+class UniqueIds(beam.PTransform):
+    """Documents with unique ids: those of an id that occurs more than once are renamed.
+
+    Only (id, count) pairs are shuffled, combined before the shuffle; the ids that occur more
+    than once reach each worker as a side input, so its size is the number of collisions.
+    """
+
+    def expand(self, documents):
+        shared = (
+            documents
+            | "Ids" >> beam.Map(lambda doc: (doc["id"], 1))
+            | "CountIds" >> beam.CombinePerKey(sum)
+            | "Shared" >> beam.Filter(lambda kv: kv[1] > 1)
+        )
+        return documents | "Rename" >> beam.Map(_rename, shared=beam.pvalue.AsDict(shared))
