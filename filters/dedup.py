@@ -8,6 +8,7 @@ does not depend on which runner, worker or bundle saw what first.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +40,23 @@ def url_key(url: str | None) -> str | None:
         return url.strip().split("?", 1)[0].split("#", 1)[0]
     path = parts.path.rstrip("/") or "/"
     return f"{host}{':' + str(parts.port) if parts.port else ''}{path}"
+
+
+def url_digest(url: str | None) -> str | None:
+    """The URL key as a 128-bit BLAKE2b hex digest: what dedup compares and what a release's
+    signatures store, so a URL's path or query (an e-mail, a user name) is never written out."""
+    key = url_key(url)
+    return None if key is None else hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest()
+
+
+_DIGEST = re.compile(r"[0-9a-f]{32}")
+
+
+def as_url_digest(stored: str | None) -> str | None:
+    """A URL column of stored signatures as a digest: releases made before digests stored the key itself."""
+    if stored is None or _DIGEST.fullmatch(stored):
+        return stored
+    return hashlib.blake2b(stored.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def line_hash(line: str) -> int:

@@ -41,17 +41,27 @@ Unlike ROOTS (which used `str.replace`, hitting every copy of the string) redact
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import ipaddress
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable
+from typing import NamedTuple
+from urllib.parse import unquote
 
-from phonenumbers import Leniency, PhoneNumberMatcher
+import orjson
+import regex
+from phonenumbers import (
+    COUNTRY_CODE_TO_REGION_CODE,
+    Leniency,
+    PhoneMetadata,
+    PhoneNumberMatcher,
+    country_code_for_region,
+    region_code_for_country_code,
+)
 from stdnum import iban as _iban
 from stdnum import isbn as _isbn
-from stdnum import luhn as _luhn
 from stdnum.br import cpf as _cpf
 from stdnum.cn import ric as _ric
 from stdnum.es import dni as _dni
@@ -131,8 +141,9 @@ REGION_BY_LANG: dict[str, str] = {
 }
 
 
-@dataclasses.dataclass(frozen=True, order=True, slots=True)
-class Match:
+class Match(NamedTuple):
+    """A span of TEXT and its category; a tuple, so sorting a million of them stays in C."""
+
     start: int
     end: int
     category: str
@@ -178,11 +189,32 @@ def _screened(text: str, start: int, end: int, dates: bool = True) -> bool:
 
 # --------------------------------------------------------------------------- EMAIL / USER
 
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])"
-    r"[A-Za-z0-9_%+\-](?:[A-Za-z0-9._%+\-]{0,62}[A-Za-z0-9_%+\-])?"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}"
-    r"[A-Za-z]{2,24}(?![A-Za-z0-9\-]|\.[A-Za-z0-9])"
+# Internationalised addresses (RFC 6531 local parts, IDN domains) are letters of any script. A
+# local part and a domain are each written in one "word class": spaced scripts (Latin, Cyrillic,
+# Arabic, Devanagari...) or unspaced ones (Han, kana, Hangul, Thai...), so in unspaced text the
+# address stops where the script changes ("请联系zhang.wei@example.cn或致电"). Hand-written because
+# the `email-validator`-style libraries validate one string, they do not find addresses in text.
+_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}"
+_SPACED_CH = rf"[[\p{{L}}\p{{M}}\p{{Nd}}]--[{_UNSPACED}]]"
+_UNSPACED_CH = rf"[{_UNSPACED}\p{{M}}0-9]"
+
+
+def _local(ch: str) -> str:
+    """A local part of word class CH (one character class), not preceded by more of it."""
+    return rf"(?<![{ch}._%+\-])[{ch}_%+\-](?:[{ch}._%+\-]{{0,62}}[{ch}_%+\-])?"
+
+
+def _domain(ch: str) -> str:
+    """Labels of word class CH, then a TLD: >= 2 letters, or punycode (xn--...)."""
+    label = rf"{ch}(?:[{ch}\-]{{0,61}}{ch})?"
+    tld = rf"(?:[xX][nN]--[A-Za-z0-9\-]{{0,58}}[A-Za-z0-9]|[[{ch}]--[\p{{Nd}}\p{{M}}]][[{ch}]--[\p{{Nd}}]]{{1,23}})"
+    return rf"(?:{label}\.){{1,8}}{tld}(?![{ch}\-]|\.{ch})"
+
+
+# Either word class for the local part, either for the domain ("用户@example.com" exists).
+_EMAIL = regex.compile(
+    f"(?:{_local(_SPACED_CH)}|{_local(_UNSPACED_CH)})[@\\uff20](?:{_domain(_SPACED_CH)}|{_domain(_UNSPACED_CH)})",
+    regex.VERSION1,
 )
 # \w is Unicode, so handles in any script work; the lookbehind keeps "a@b" (email-ish) out.
 _USER = re.compile(r"(?<![\w.%+\-@])@(\w{3,30})(?![\w@]|\.[A-Za-z]{2})")
@@ -224,9 +256,33 @@ _CODE_ANNOTATIONS = frozenset(
 )
 
 
+# An at-sign ("@", or the full-width "＠" of CJK text) that could be inside an address: a
+# non-space before it and a dot among the non-spaces after it. Cheap (stdlib re), it keeps the
+# Unicode-wide address pattern off text that cannot hold one.
+_AT = re.compile(r"(?<=[^\s@\uff20])[@\uff20](?=[^\s@\uff20]{1,600}\.)")
+_LOCAL_MAX, _DOMAIN_MAX = 64, 600  # longest local part the pattern takes; longer than any domain it takes
+
+
 def _emails(text: str) -> Iterable[Match]:
-    for m in _EMAIL.finditer(text):
-        yield Match(m.start(), m.end(), "EMAIL")
+    """The address pattern runs only in windows around candidate at-signs; nearby ones share a
+    window, so the work stays linear however many there are."""
+    lo = hi = -1
+    for at in _AT.finditer(text):
+        start = at.start() - _LOCAL_MAX
+        if start > hi >= 0:
+            yield from _emails_in(text, lo, hi)
+            lo = -1
+        if lo < 0:
+            lo = max(0, start)
+        hi = at.end() + _DOMAIN_MAX
+    if lo >= 0:
+        yield from _emails_in(text, lo, min(hi, len(text)))
+
+
+def _emails_in(text: str, lo: int, hi: int) -> Iterable[Match]:
+    for m in _EMAIL.finditer(text, lo, hi):
+        if m.end() < hi or hi == len(text):  # else the domain may go on past the window: as in the whole text, no match
+            yield Match(m.start(), m.end(), "EMAIL")
 
 
 def _users(text: str) -> Iterable[Match]:
@@ -247,15 +303,19 @@ _IPV6 = re.compile(
 )
 
 
+def _ipv4_ok(quad: str) -> bool:
+    """What ipaddress.IPv4Address accepts of a dotted quad (octets <= 255, no leading zeros),
+    without building the object: text dense with addresses spent most of its time there."""
+    return all(len(o) == 1 or (o[0] != "0" and int(o) <= 255) for o in quad.split("."))
+
+
 def _ips(text: str, private: bool) -> Iterable[Match]:
     for m in _IPV4.finditer(text):
-        try:
-            ip = ipaddress.IPv4Address(m.group())
-        except ValueError:
+        if not _ipv4_ok(m.group()):
             continue
         if _VERSION_BEFORE.search(text[max(0, m.start() - 12) : m.start()]):
             continue
-        if private or ip.is_global:
+        if private or ipaddress.IPv4Address(m.group()).is_global:
             yield Match(m.start(), m.end(), "IP_ADDRESS")
     for m in _IPV6.finditer(text):
         s = m.group()
@@ -280,6 +340,88 @@ _DOTTED_QUAD = re.compile(r"\(?[0-9]{1,3}(?:\.[0-9]{1,3}){3}\)?")
 _SINGLE_DIGIT_GROUP = re.compile(r"(?<![0-9])[0-9](?![0-9])")
 
 
+# --- a cheap necessary condition before PhoneNumberMatcher
+# PhoneNumberMatcher costs 0.1-0.4 ms a window (it re-parses several sub-spans), so a text dense
+# with digit groups ("12 12 12 ...") cost seconds per MB. Every number it accepts has a national
+# significant number (NSN) that ends a digit group and is what is left of a run of whole groups
+# after a country code, IDD or national prefix, and the NSN fully matches the general pattern of
+# a region of its country code (phonenumbers' own first test in is_valid_number). The screen
+# below tests exactly that with phonenumbers' metadata, compiled once into one regex per region
+# over the window's digit groups joined by "|"; windows that pass go to PhoneNumberMatcher, so
+# results are those of the matcher alone. Hand-written because phonenumbers has no bulk screen.
+_ATOM = re.compile(r"(\{[0-9,]*\})|\\d|\[[^\]]*\]|[0-9]")
+_ANY_NSN = r"[0-9|]{0,40}"  # a branch the screen cannot narrow (a prefix rewrite that is not a suffix)
+
+
+def _marked(pattern: str) -> str:
+    """A metadata pattern over digits → the same over digits that may each be followed by "|"."""
+    return _ATOM.sub(lambda m: m.group(1) or f"(?:{m.group()}\\|?)", pattern)
+
+
+def _metadata(region: str, cc: int):
+    if region == "001":
+        return PhoneMetadata.metadata_for_nongeo_region(cc)
+    return PhoneMetadata.metadata_for_region(region)
+
+
+@functools.cache
+def _nsn_branch(cc: int, region: str | None = None) -> str:
+    """What may follow country code CC (or be written nationally in REGION): the national
+    prefix phonenumbers strips (REGION's, else the main region's of CC), then an NSN of any
+    region of CC."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(cc, ())
+    metas = [m for m in (_metadata(r, cc) for r in regions) if m is not None]
+    main = _metadata(region or region_code_for_country_code(cc), cc)
+    if not metas or main is None or any(not m.general_desc.national_number_pattern for m in metas):
+        return _ANY_NSN
+    rule = main.national_prefix_transform_rule
+    if rule and not re.fullmatch(r"\\[0-9]", rule):
+        return _ANY_NSN  # e.g. AR inserts a 9, BS prepends 242: the NSN is not a suffix of what was written
+    npp = main.national_prefix_for_parsing
+    prefix = f"(?:{_marked(npp)})?" if npp else ""
+    nsn = "|".join(dict.fromkeys(_marked(m.general_desc.national_number_pattern) for m in metas))
+    return f"{prefix}(?:{nsn})"
+
+
+@functools.cache
+def _international() -> str:
+    return "(?:" + "|".join(f"{_marked(str(cc))}{_nsn_branch(cc)}" for cc in sorted(COUNTRY_CODE_TO_REGION_CODE)) + ")"
+
+
+_END = r"\|?(?![0-9])"
+
+
+@functools.cache
+def _screen(region: str | None, plus: bool) -> re.Pattern[str]:
+    """Over "|"-joined digit groups: where a number PhoneNumberMatcher could accept may start.
+
+    PLUS: the window starts with "+", so its first group starts an international number; REGION
+    None: only that (phonenumbers parses nothing else without a region).
+    """
+    branches = [rf"^{_international()}"] if plus else []
+    if region is not None:
+        cc = country_code_for_region(region)
+        meta = PhoneMetadata.metadata_for_region(region)
+        nsn = _nsn_branch(cc, region)
+        national = [nsn, f"{_marked(str(cc))}{nsn}"]  # phonenumbers also strips the region's own code
+        if meta is not None and meta.international_prefix:
+            national.append(f"(?:{_marked(meta.international_prefix)}){_international()}")
+        branches.append(rf"(?<![0-9])(?:{'|'.join(national)})")
+    return re.compile(rf"(?:{'|'.join(branches) or '(?!)'}){_END}")
+
+
+_GROUPS = re.compile(r"[0-9]+")
+
+
+@functools.lru_cache(maxsize=16384)
+def _window_numbers(cand: str, region: str | None) -> tuple[tuple[int, int], ...]:
+    """Spans PhoneNumberMatcher accepts in one candidate window (cached: number lists repeat windows)."""
+    marked = "|".join(_GROUPS.findall(cand))
+    if not _screen(region, cand.lstrip("(").startswith("+")).search(marked):
+        return ()
+    return tuple((pm.start, pm.end) for pm in PhoneNumberMatcher(cand, region, leniency=Leniency.VALID, max_tries=8))
+
+
 def _phones(text: str, region: str | None) -> Iterable[Match]:
     for m in _PHONE_CAND.finditer(text):
         cand = m.group()
@@ -290,8 +432,8 @@ def _phones(text: str, region: str | None) -> Iterable[Match]:
             continue
         if len(_SINGLE_DIGIT_GROUP.findall(cand)) > 2:
             continue  # "1 2 3 4 5 6 7": digit lists, not numbers (also keeps adversarial input cheap)
-        for pm in PhoneNumberMatcher(cand, region, leniency=Leniency.VALID, max_tries=8):
-            start, end = m.start() + pm.start, m.start() + pm.end
+        for rel_start, rel_end in _window_numbers(cand, region):
+            start, end = m.start() + rel_start, m.start() + rel_end
             if _DOTTED_QUAD.fullmatch(text[start:end]):
                 continue  # "(164.159.232.91": an IPv4 address, which some regions' plans also accept
             if not _screened(text, start, end):
@@ -330,6 +472,16 @@ def _known_iin(d: str) -> bool:
     return False
 
 
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def _luhn_ok(digits: str) -> bool:
+    """stdnum.luhn.is_valid for a digit string (stdnum's is generic over alphabets and cost
+    most of the time on text dense with card-like numbers; tests check they agree)."""
+    values = [ord(c) - 48 for c in reversed(digits)]
+    return (sum(values[0::2]) + sum(_LUHN_DOUBLED[v] for v in values[1::2])) % 10 == 0
+
+
 def _cards(text: str) -> Iterable[Match]:
     for m in _CARD.finditer(text):
         s = m.group()
@@ -337,7 +489,7 @@ def _cards(text: str) -> Iterable[Match]:
         if len(seps) > 1:
             continue  # mixed separators: not a card as people write it
         d = _SEP.sub("", s)
-        if len(set(d)) < 2 or not _known_iin(d) or not _luhn.is_valid(d):
+        if len(set(d)) < 2 or not _known_iin(d) or not _luhn_ok(d):
             continue
         if _screened(text, m.start(), m.end(), dates=False):
             continue
@@ -347,12 +499,20 @@ def _cards(text: str) -> Iterable[Match]:
 _IBAN = re.compile(r"(?<![0-9A-Za-z])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){10,30}(?![0-9A-Za-z])")
 
 
+def _mod97_ok(candidate: str) -> bool:
+    """The ISO 7064 check every IBAN passes, as one big-int remainder: a cheap screen before
+    stdnum's full validation (country lengths and formats), which costs far more per candidate."""
+    compact = candidate.replace(" ", "")
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
 def _ibans(text: str) -> Iterable[Match]:
     for m in _IBAN.finditer(text):
         s = m.group()
         # greedy matching may swallow a following upper-case word ("... 32 BIC"); trim groups
         for _ in range(8):
-            if _iban.is_valid(s):
+            if _mod97_ok(s) and _iban.is_valid(s):
                 yield Match(m.start(), m.start() + len(s), "IBAN")
                 break
             cut = s.rfind(" ")
@@ -403,6 +563,12 @@ _ID_PATTERNS: list[tuple[str, re.Pattern[str], object, frozenset[str] | None, re
 ]
 
 
+@functools.lru_cache(maxsize=65536)
+def _valid_id(validator, compact: str) -> bool:
+    """stdnum's check, cached: the same numbers recur across pages (footers, contact boxes)."""
+    return validator.is_valid(compact)
+
+
 def _national_ids(text: str, lang: str | None) -> Iterable[Match]:
     if not _DIGITS.search(text):
         return
@@ -416,7 +582,7 @@ def _national_ids(text: str, lang: str | None) -> Iterable[Match]:
                 if not (needs.search(s) or needs.search(context)):
                     continue
             compact = s[2:].strip() if s.startswith("PT") else s
-            if not validator.is_valid(compact):
+            if not _valid_id(validator, compact):
                 continue
             if _screened(text, m.start(), m.end(), dates=False):
                 continue
@@ -571,3 +737,51 @@ def redact(text: str, matches: Iterable[Match], token_format: str = "PI:{categor
         pos = m.end
     parts.append(text[pos:])
     return "".join(parts), dict(counts)
+
+
+def redact_json(blob: str, find, token_format: str = "PI:{category}") -> tuple[str, list[Match], dict[str, int]]:
+    """Redact every string value inside the JSON text BLOB (a record's `meta`), at any depth.
+
+    `find(text)` returns the matches of one value. Returns the new JSON (BLOB itself, byte for
+    byte, when nothing was found), every match found (for drop decisions) and counts per
+    category. Keys are field names, written by whoever made the data set, and stay as they are.
+    """
+    found: list[Match] = []
+    counts: Counter[str] = Counter()
+
+    def walk(value):
+        if isinstance(value, str):
+            matches = find(value)
+            if not matches:
+                return value
+            found.extend(matches)
+            new, n = redact(value, matches, token_format)
+            counts.update(n)
+            return new
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    try:
+        parsed = orjson.loads(blob)
+    except orjson.JSONDecodeError:
+        new = walk(blob)  # not JSON after all: redact it as one string
+        return (new, found, dict(counts)) if found else (blob, [], {})
+    new = walk(parsed)
+    if not found:
+        return blob, [], {}
+    return orjson.dumps(new, option=orjson.OPT_SORT_KEYS).decode(), found, dict(counts)
+
+
+def redact_url(url: str, find, token_format: str = "PI:{category}") -> tuple[str, list[Match], dict[str, int]]:
+    """Redact a URL; percent-encoded values ("email=a%40b.org") are decoded first, and a URL
+    that held PII is stored decoded with the values replaced (it can no longer be fetched as
+    it was, which is the point)."""
+    decoded = unquote(url) if "%" in url else url
+    matches = find(decoded)
+    if not matches:
+        return url, [], {}
+    new, counts = redact(decoded, matches, token_format)
+    return new, matches, counts

@@ -86,3 +86,64 @@ def test_policies_counts_and_no_value_left_anywhere(tmp_path: Path):
     (report,) = [s["report"] for s in manifest["stages"] if s["name"] == "pii"]
     assert report["policies"]["keeping"]["EMAIL"] == "keep" and report["policies"]["keeping"]["CREDIT_CARD"] == "drop"
     assert json.loads(blob)["stages"][-1]["name"] == "pii"
+
+
+def test_pii_in_every_field_is_redacted_in_data_rejected_and_signatures(tmp_path: Path):
+    """Issue #14.4: e-mails, phones and card numbers in `meta`, `url` and `source_doc_id` (and an
+    IDN address) used to stay raw in data/, rejected/ and dedup/signatures; a card number in a
+    title survived `CREDIT_CARD: drop`."""
+    idn = "info@bücher.de"
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    records = [
+        {  # PII only outside the text: in the id, the URL (path and percent-encoded query) and meta
+            "id": "anna.virtanen@example.fi",
+            "url": f"https://example.fi/profiili/{EMAIL}?tel=%2B358%2040%20123%204567",
+            "text": PROSE + " Tervetuloa mukaan.",
+            "author": {"name": "Anna", "contact": [idn, PHONE]},
+        },
+        {
+            "id": "card-title",
+            "url": "https://example.fi/b",
+            "text": PROSE + " Toinen teksti.",
+            "title": f"Kortti {CARD}",
+        },
+        {"id": "short", "url": f"https://example.fi/c?mail={EMAIL}", "text": "Liian lyhyt.", "title": idn},
+    ]
+    (data / "web.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    catalog = write_catalog(
+        tmp_path / "catalog",
+        entry(
+            "web",
+            {"kind": "jsonl", "paths": ["../data/web.jsonl"], "id_field": "id", "url_field": "url"},
+            languages=["fi"],
+            pii={"likelihood": "very_likely", "policy": "redact"},
+        ),
+    )
+    stages = {
+        "quality": {"enabled": True, "thresholds": {"fi": {"number_words_min_cutoff": 5}}},
+        "dedup": {"enabled": True},
+        "pii": {"enabled": True, "categories": {"CREDIT_CARD": "drop"}},
+    }
+    manifest = run(
+        load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all"))
+    )
+    out = tmp_path / "out"
+    secrets = [EMAIL, PHONE, CARD, idn, "anna.virtanen@example.fi", "%2B358", "bücher"]
+    written = {kind: [] for kind in ("data", "rejected", "dedup")}
+    for kind in written:
+        for path in out.glob(f"{kind}/**/*.parquet"):
+            written[kind] += pq.read_table(path).to_pylist()
+    assert written["data"] and written["rejected"] and written["dedup"]
+    for kind, rows in written.items():
+        for row in rows:
+            blob = json.dumps(row, default=str, ensure_ascii=False)
+            for secret in secrets:
+                assert secret not in blob, (kind, secret, blob)
+    (kept,) = written["data"]
+    assert kept["source_doc_id"] == "PI:EMAIL" and "PI:EMAIL" in kept["url"] and "PI:PHONE" in kept["url"]
+    assert json.loads(kept["meta"]) == {"author": {"contact": ["PI:EMAIL", "PI:PHONE"], "name": "Anna"}}
+    assert {c["category"]: c["count"] for c in kept["pii_counts"]} == {"EMAIL": 3, "PHONE": 2}
+    reasons = manifest["totals"]["dropped_by_reason"]
+    assert reasons["pii:contains_credit_card"] == 1  # the card in the title drops its document
+    assert {r["drop_reason"] for r in written["rejected"]} == {"contains_credit_card", "number_of_words"}

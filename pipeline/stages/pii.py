@@ -1,13 +1,16 @@
 """The `pii` stage: validated PII detection (filters.pii), then redact / drop / keep.
 
 Policy per source comes from its catalogue entry (`pii.policy`), overridable per category in
-the run config. Documents record how many items of each category were redacted, never the
-values. Documents rejected by earlier stages pass through the same redaction before they are
-written to the rejected set (`RedactRejected`), so no original value is stored anywhere.
+the run config. Every field that carries a record's own values is protected, not only `text`:
+`url`, `meta` (each string inside it), `source_doc_id`, `license` and `input_file`. Documents
+record how many items of each category were redacted, never the values. Documents rejected by
+earlier stages pass through the same redaction before they are written to the rejected set
+(`RedactRejected`), so no original value is stored anywhere.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Literal
 
 import apache_beam as beam
@@ -80,14 +83,48 @@ class _Protect(DocumentFn):
             # Whatever a source's policy, a rejected document is evidence, not data: redact all.
             policy = dict.fromkeys(policy, "redact")
         wanted = {c for c, p in policy.items() if p != "keep"}
-        matches = pii.find_pii(doc["text"], doc["lang"], wanted, private_ip=self.settings.private_ip) if wanted else []
+        if not wanted:
+            yield {**doc, "pii_counts": []}
+            return
+        out, matches, counts = protect_fields(doc, wanted, self.settings)
         dropped = sorted({m.category for m in matches if policy[m.category] == "drop"})
-        text, counts = pii.redact(doc["text"], matches, self.settings.token_format)
-        out = {**doc, "text": text, "pii_counts": [{"category": c, "count": n} for c, n in sorted(counts.items())]}
+        out["pii_counts"] = [{"category": c, "count": n} for c, n in sorted(counts.items())]
         if dropped and not self.rejected_set:
             yield self.reject(out, f"contains_{dropped[0].lower()}")
         else:
             yield out
+
+
+# Fields besides `text` that carry a record's own values, and so can carry PII: redacted alike.
+PLAIN_FIELDS = ("source_doc_id", "license", "input_file")
+
+
+def protect_fields(doc: dict[str, Any], wanted: set[str], settings: PiiSettings):
+    """DOC with every field that can carry text redacted (text, url, meta, ids, licence, file):
+    (new document, all matches, counts per category)."""
+
+    def find(value: str):
+        return pii.find_pii(value, doc["lang"], wanted, private_ip=settings.private_ip)
+
+    token = settings.token_format
+    matches = find(doc["text"])
+    text, counts = pii.redact(doc["text"], matches, token)
+    out = {**doc, "text": text}
+    total: Counter[str] = Counter(counts)
+    found = list(matches)
+    for name in PLAIN_FIELDS:
+        value = doc.get(name)
+        if isinstance(value, str) and (hits := find(value)):
+            out[name], n = pii.redact(value, hits, token)
+            found += hits
+            total.update(n)
+    for name, redactor in (("url", pii.redact_url), ("meta", pii.redact_json)):
+        value = doc.get(name)
+        if isinstance(value, str) and value:
+            out[name], hits, n = redactor(value, find, token)
+            found += hits
+            total.update(n)
+    return out, found, dict(total)
 
 
 class RedactRejected(beam.PTransform):

@@ -92,7 +92,7 @@ class _Features(beam.DoFn):
                 "source": doc["source"],
                 "lang": doc["lang"],
                 "exact": d.normalized_hash(doc["text"]) if s.exact else None,
-                "url": d.url_key(doc.get("url")) if s.url else None,
+                "url": d.url_digest(doc.get("url")) if s.url else None,
                 "bytes": len(doc["text"].encode("utf-8")),
                 "priority": self.priorities.get(doc["source"], 0),
                 "signature": signature,
@@ -143,7 +143,12 @@ class ReleasedNodes(beam.PTransform):
 def _released_node(row: dict[str, Any]) -> dict[str, Any]:
     """A signature row of an earlier release as a node of the graph (it always survives)."""
     sig = row.get("signature")
-    return {**row, "signature": None if sig is None else np.asarray(sig, dtype="<u4").tobytes(), "released": True}
+    return {
+        **row,
+        "url": d.as_url_digest(row.get("url")),
+        "signature": None if sig is None else np.asarray(sig, dtype="<u4").tobytes(),
+        "released": True,
+    }
 
 
 # --- this release's signatures -----------------------------------------------------------------
