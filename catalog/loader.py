@@ -65,6 +65,10 @@ def _check_entry(entry: SourceEntry, file: Path, registry: LanguageRegistry) -> 
         resolved = resolve_path(path, file.parent)
         if not is_url(path) and not os.path.exists(resolved) and not glob.glob(resolved):
             problems.append((str(file), f"connector.paths.{i}", f"{resolved} matches no file"))
+        elif entry.connector.kind == "code_tree" and not is_url(path) and not os.path.isdir(resolved):
+            problems.append(
+                (str(file), f"connector.paths.{i}", f"{resolved} is not a directory (code_tree reads directory trees)")
+            )
     return problems
 
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rootstock.catalog.registry import load_registry
+from rootstock.errors import InputError
 from rootstock.sources.licenses import resolve_license
 from rootstock.sources.records import RecordError
 
@@ -148,19 +149,20 @@ def plan_tree(paths: list[str], options: CodeTreeOptions, entry_license: str | N
     `license: entry`. Runs once on the launcher; reads only directory listings and licence files.
     """
     if options.license == "entry" and not entry_license:
-        raise ValueError("code_tree: `license: entry` needs the catalogue entry's licence")
+        raise InputError("code_tree: `license: entry` needs the catalogue entry's licence")
     trees = []
     for path in paths:
         real = os.path.realpath(path)
         if not os.path.isdir(real):
-            raise ValueError(f"code_tree: {path} is not a directory")
+            what = "a file" if os.path.exists(real) else "missing"
+            raise InputError(problems=[(path, "connector.paths", f"code_tree reads directories; this path is {what}")])
         trees.append(real)
     for a in trees:
         for b in trees:
             if a != b and (b + os.sep).startswith(a.rstrip(os.sep) + os.sep):
-                raise ValueError(f"code_tree: paths overlap ({b} is inside {a}); its files would be read twice")
+                raise InputError(f"code_tree: paths overlap ({b} is inside {a}); its files would be read twice")
     if len(set(trees)) != len(trees):
-        raise ValueError("code_tree: the same directory is listed twice")
+        raise InputError("code_tree: the same directory is listed twice")
 
     extensions = _extension_map()
     counts: Counter = Counter()

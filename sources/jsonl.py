@@ -8,6 +8,7 @@ from typing import BinaryIO
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from rootstock.sources.files import text_lines
 from rootstock.sources.records import RecordError
 
 
@@ -18,7 +19,7 @@ class JsonlOptions(BaseModel):
 def iter_records(stream: BinaryIO, options: JsonlOptions) -> Iterator[tuple[int, str, dict | RecordError]]:
     """Yield (row, where, record-or-error); blank lines are not records."""
     row = 0
-    for lineno, line in enumerate(stream, start=1):
+    for lineno, line in enumerate(text_lines(stream), start=1):
         if not line.strip():
             continue
         where = f"line {lineno}"

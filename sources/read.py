@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import FileMetadata
+from apache_beam.io.filesystems import FileSystems
 
 from rootstock.catalog.entry import SourceEntry
-from rootstock.sources.connectors import FILE_KINDS, UNIT_KINDS, options_for
-from rootstock.sources.files import display_path, open_input
-from rootstock.sources.records import DocumentBuilder, RecordError, input_error
+from rootstock.errors import InputError
+from rootstock.sources.connectors import UNIT_KINDS, options_for
+from rootstock.sources.files import as_pattern
+from rootstock.sources.units import Skipped, UnitReader
 
 if TYPE_CHECKING:
     from rootstock.catalog.loader import Catalog
@@ -20,66 +20,35 @@ if TYPE_CHECKING:
 SKIPPED = "skipped"  # tag of the output carrying records that could not become documents
 
 
-def _mtime(seconds: float | None) -> dt.datetime | None:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC) if seconds else None
-
-
 class _ReadRecords(beam.DoFn):
-    """Reads one work unit (a file, or a dataset shard) into documents."""
+    """Reads one work unit (a file, or a dataset shard) into documents; see sources/units.py."""
 
     def __init__(self, entry: SourceEntry, paths: list[str], catalog_root: str | None, report=None):
-        self.entry = entry
-        self.paths = paths
-        self.catalog_root = catalog_root
-        self.report = report
+        self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
 
     def setup(self):
-        self.builder = DocumentBuilder(self.entry)
-        self.options = options_for(self.entry.connector)
-        self.kind = self.entry.connector.kind
-
-    def _records(self, unit):
-        if self.kind in UNIT_KINDS:
-            module = UNIT_KINDS[self.kind][0]
-            name = module.unit_name(unit, self.options)
-            yield name, _mtime(module.file_mtime(unit)), module.iter_unit(unit, self.paths, self.options)
-            return
-        assert isinstance(unit, FileMetadata)
-        module = FILE_KINDS[self.kind][0]
-        with open_input(unit.path, decompress=self.kind != "parquet") as stream:
-            yield unit.path, _mtime(unit.last_updated_in_seconds), module.iter_records(stream, self.options)
+        self.reader = UnitReader(self.entry, self.paths, self.catalog_root, self.report)
 
     def process(self, unit):
-        for path, mtime, records in self._records(unit):
-            yield from self._documents(path, mtime, records)
+        for item in self.reader.read(unit):
+            yield beam.pvalue.TaggedOutput(SKIPPED, dict(item)) if isinstance(item, Skipped) else item
 
-    def _documents(self, path, mtime, records):
-        shown = display_path(path, self.catalog_root)
-        fail = self.entry.connector.on_error == "fail"
-        for row, where, record in records:
-            doc = (
-                record
-                if isinstance(record, RecordError)
-                else self.builder.build(record, where=where, input_file=shown, row=row, file_mtime=mtime)
-            )
-            if isinstance(doc, RecordError):
-                if fail:
-                    error = input_error(self.entry.uid, shown, doc)
-                    if self.report is not None:
-                        self.report(error)
-                    raise error
-                yield beam.pvalue.TaggedOutput(
-                    SKIPPED,
-                    {
-                        "source": self.entry.uid,
-                        "lang": self.builder.default_lang,
-                        "reason": doc.code,
-                        "input_file": shown,
-                        "where": doc.where,
-                    },
-                )
-                continue
-            yield doc
+
+def check_matches(uid: str, paths: list[str], patterns: list[str]) -> None:
+    """Every path matches a file, asked on the launcher before any work: a typo, a missing
+    bucket or an unreachable host is one line naming the path, not a worker's traceback."""
+    problems = []
+    for i, (path, pattern) in enumerate(zip(paths, patterns, strict=True)):
+        try:
+            found = FileSystems.match([pattern], limits=[1])[0].metadata_list
+        except Exception as err:  # every store fails its own way (BeamIOError, OSError, aiohttp…)
+            cause = next(iter(getattr(err, "exception_details", None) or {}.values()), err)
+            problems.append((path, f"connector.paths.{i}", f"cannot be listed ({type(cause).__name__}: {cause})"))
+            continue
+        if not found:
+            problems.append((path, f"connector.paths.{i}", "no file matches this path or pattern"))
+    if problems:
+        raise InputError(problems=problems, hint=f"source {uid}: check the path and your credentials for it")
 
 
 class ReadSource(beam.PTransform):
@@ -100,9 +69,11 @@ class ReadSource(beam.PTransform):
             units = module.plan_units(self.paths, options_for(self.entry.connector), self.entry.license.id)
             matched = pbegin | "Units" >> beam.Create(units)
         else:
+            patterns = [as_pattern(path) for path in self.paths]
+            check_matches(self.entry.uid, self.paths, patterns)
             matched = (
                 pbegin
-                | "Patterns" >> beam.Create(self.paths)
+                | "Patterns" >> beam.Create(patterns)
                 | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.DISALLOW)
             )
         return (

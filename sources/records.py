@@ -27,11 +27,17 @@ from rootstock.errors import InputError
 
 @dataclass(frozen=True)
 class RecordError:
-    """A record that cannot become a document: `code` is the counted reason."""
+    """A record that cannot become a document: `code` is the counted reason.
 
-    where: str  # "line 12" / "row 5"
-    code: str  # bad_json | not_an_object | missing_text | text_not_string | invalid_utf8 | empty_text | bad_row
+    A damaged file loses several records at once: `records` is how many (a Parquet row group
+    whose page is corrupt), or None when the file does not say (a truncated stream: at
+    least the record it was cut in, counted as one).
+    """
+
+    where: str  # "line 12" / "row 5" / "after line 40"
+    code: str  # bad_json | not_an_object | missing_text | ... | truncated_file | corrupt_file
     reason: str
+    records: int | None = 1
 
 
 def input_error(source: str, path: str, error: RecordError) -> InputError:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from rootstock.errors import InputError
 from rootstock.sources import code_tree
 from rootstock.sources.code_tree import (
     CodeTreeOptions,
@@ -264,7 +265,7 @@ def test_file_mtime(tree):
 def test_license_entry_mode(tree):
     plan = plan_tree([str(tree)], _options(license="entry"), entry_license="Apache-2.0")
     assert {(r["license"], r["license_source"]) for r in plan.summary["repos"]} == {("Apache-2.0", "entry")}
-    with pytest.raises(ValueError, match="license: entry"):
+    with pytest.raises(InputError, match="license: entry"):
         plan_tree([str(tree)], _options(license="entry"))
 
 
@@ -301,11 +302,13 @@ def test_several_trees_and_bad_paths(tree, tmp_path):
     _write(other / "x.ts", "let x = 1;\n")
     plan = plan_tree([str(tree), str(other)], _options(), "MIT")
     assert {"checkouts", "other"} <= {r["repo"] for r in plan.summary["repos"]}
-    with pytest.raises(ValueError, match="overlap"):
+    with pytest.raises(InputError, match="overlap"):
         plan_tree([str(tree), str(tree / "alpha")], _options())
-    with pytest.raises(ValueError, match="not a directory"):
+    with pytest.raises(InputError, match="reads directories; this path is missing"):
         plan_tree([str(tmp_path / "missing")], _options())
-    with pytest.raises(ValueError, match="twice"):
+    with pytest.raises(InputError, match="reads directories; this path is a file"):
+        plan_tree([str(other / "x.ts")], _options())
+    with pytest.raises(InputError, match="twice"):
         plan_tree([str(tree), str(tree)], _options())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 
 from apache_beam.io.filesystem import BeamIOError
@@ -43,7 +44,17 @@ class _HideUserErrors(logging.Filter):
     for a user's mistake the one report `main` prints is enough."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], RootstockError))
+        return not (record.exc_info and isinstance(record.exc_info[1], (RootstockError, BeamIOError)))
+
+
+def storage_message(err: BeamIOError) -> str:
+    """Beam's storage error as one line: without the step name and the empty exception list it
+    appends (a path may hold `]` itself, so the step name is cut at its last `']`)."""
+    message = str(err).splitlines()[0] if str(err) else type(err).__name__
+    message = re.sub(r" \[while running '.*'\]", "", message)
+    message = message.replace(" with exceptions None", "")
+    empty = re.fullmatch(r"Empty match for pattern (.*)\. Disallowed\.", message)
+    return f"{empty.group(1)}: no file matches this path or pattern" if empty else message
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except RootstockError as err:
         return report(err)
     except BeamIOError as err:  # storage that refused: credentials, permissions, network
-        return report(RootstockError(str(err).splitlines()[0], hint="check the path and your credentials for it"))
+        return report(RootstockError(storage_message(err), hint="check the path and your credentials for it"))
 
 
 if __name__ == "__main__":

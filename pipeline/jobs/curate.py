@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import posixpath
 from typing import Any
 
 import apache_beam as beam
@@ -10,13 +11,15 @@ import pyarrow as pa
 
 from rootstock.catalog.loader import load_catalog
 from rootstock.pipeline.beam.errors import errors_dir, record
+from rootstock.pipeline.beam.gather import read_json_list, write_json_list
 from rootstock.pipeline.beam.ids import UniqueIds, read_notes
 from rootstock.pipeline.config import RunConfig
 from rootstock.pipeline.jobs.execute import execute
 from rootstock.pipeline.release.columns import output_schema
 from rootstock.pipeline.release.counts import processing_records
+from rootstock.pipeline.release.input_errors import INPUT_ERRORS, SampleInputErrors, input_error_order
 from rootstock.pipeline.release.manifest import build_manifest, source_snapshots
-from rootstock.pipeline.release.write import write_release
+from rootstock.pipeline.release.write import work_dir, write_release
 from rootstock.pipeline.stages.base import RunContext, Stage
 from rootstock.pipeline.stages.registry import build_stages
 from rootstock.sources.read import ReadCatalog
@@ -42,6 +45,11 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
     def notes(doc):
         return [note for stage in stages for note in stage.notes(doc)]
 
+    write_json_list(
+        ingested.skipped | "InputErrors" >> SampleInputErrors(),
+        posixpath.join(work_dir(staging), INPUT_ERRORS),
+        "input_errors",
+    )
     write_release(
         p,
         staging,
@@ -72,6 +80,7 @@ def run(config: RunConfig, beam_args: list[str] | None = None, *, overwrite: boo
     assert config.output, "load_config fills `output`"
 
     def make_manifest(shards, counts, runner):
+        errors = read_json_list(posixpath.join(work_dir(context.staging), INPUT_ERRORS))
         return build_manifest(
             config=config,
             sources=source_snapshots(catalog, [e.uid for e in context.entries]),
@@ -81,6 +90,7 @@ def run(config: RunConfig, beam_args: list[str] | None = None, *, overwrite: boo
             schema=[{"name": f.name, "type": str(f.type)} for f in stage_schema(stages)],
             stage_reports=reports,
             processing=processing_records(counts, [(stage.name, stage.parameters) for stage in stages]),
+            extra={"input_errors": sorted(errors, key=input_error_order)},
         )
 
     return execute(

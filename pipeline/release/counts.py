@@ -45,7 +45,9 @@ def _count_routed(step: str):
 
 
 def _skipped(record: dict[str, Any]):
-    return ("input", record["source"], record["lang"], record["reason"]), (1, 0)
+    """An unreadable record counts once; a damaged file as many records as it is known to have
+    lost (a Parquet row group), or once when that is unknown (a truncated stream)."""
+    return ("input", record["source"], record["lang"], record["reason"]), (record.get("records") or 1, 0)
 
 
 def _notes(notes):
