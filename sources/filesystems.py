@@ -10,6 +10,7 @@ here because neither Beam nor fsspec ships such a bridge.
 
 from __future__ import annotations
 
+import importlib.util
 import posixpath
 from typing import BinaryIO
 
@@ -22,7 +23,9 @@ from apache_beam.io.filesystem import (
     FileSystem,
     MatchResult,
 )
+from apache_beam.io.filesystems import FileSystems
 
+from rootstock.errors import ConfigError
 from rootstock.paths import is_url
 
 
@@ -155,3 +158,40 @@ class MemoryFileSystem(_FsspecFileSystem):
     """fsspec's in-process memory store; only meaningful on single-process runners (tests)."""
 
     PROTOCOL = "memory"
+
+
+# Schemes whose Beam file system needs a package that is an extra here.
+_NEEDS = {
+    "s3": ("boto3", "pip install 'rootstock[s3]'"),
+    "gs": ("google.cloud.storage", "pip install 'apache-beam[gcp]'"),
+}
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def check_storage(path: str, what: str) -> None:
+    """ConfigError naming PATH if no installed file system can read or write it."""
+    if not is_url(path):
+        return
+    scheme = path.split("://", 1)[0].lower()
+    if scheme in _NEEDS:
+        module, install = _NEEDS[scheme]
+        if not _installed(module):
+            raise ConfigError(problems=[(path, what, f"{scheme}:// needs {module}: {install}")])
+    try:
+        FileSystems.get_filesystem(path)
+    except ValueError:
+        raise ConfigError(
+            problems=[
+                (
+                    path,
+                    what,
+                    f"no file system for {scheme}:// (rootstock reads local paths, gs://, s3://, hf://, az://, http(s)://)",
+                )
+            ]
+        ) from None

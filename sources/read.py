@@ -9,9 +9,10 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
 from rootstock.catalog.entry import SourceEntry
-from rootstock.errors import InputError
+from rootstock.errors import ConfigError, InputError
 from rootstock.sources.connectors import UNIT_KINDS, options_for
 from rootstock.sources.files import as_pattern
+from rootstock.sources.filesystems import check_storage
 from rootstock.sources.units import Skipped, UnitReader
 
 if TYPE_CHECKING:
@@ -39,6 +40,11 @@ def check_matches(uid: str, paths: list[str], patterns: list[str]) -> None:
     bucket or an unreachable host is one line naming the path, not a worker's traceback."""
     problems = []
     for i, (path, pattern) in enumerate(zip(paths, patterns, strict=True)):
+        try:
+            check_storage(path, f"connector.paths.{i}")
+        except ConfigError as err:
+            problems += [(p.file, p.field, p.reason) for p in err.problems]
+            continue
         try:
             found = FileSystems.match([pattern], limits=[1])[0].metadata_list
         except Exception as err:  # every store fails its own way (BeamIOError, OSError, aiohttp…)

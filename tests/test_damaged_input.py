@@ -303,3 +303,24 @@ def test_a_remote_path_that_matches_nothing_is_one_line_naming_it(tmp_path: Path
     result = run_cli("run", str(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out")), check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: {path}: connector.paths.0: {reason}")
+
+
+def test_s3_without_boto3_is_one_line_with_the_install_command(tmp_path: Path):
+    pytest.importorskip("apache_beam")
+    import importlib.util
+
+    if importlib.util.find_spec("boto3") is not None:
+        pytest.skip("boto3 is installed here")
+    catalog = write_catalog(tmp_path / "catalog", entry("s3src", {"kind": "jsonl", "paths": ["s3://bucket/a/*.jsonl"]}))
+    config = write_config(tmp_path / "run.yaml", catalog)
+    for args, field in (([], "connector.paths.0"), (["--output", "s3://bucket/release"], "--output")):
+        out = [] if args else ["--output", str(tmp_path / "out")]
+        result = run_cli("run", str(config), *out, *args, check=False)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert f": {field}: s3:// needs boto3: pip install 'rootstock[s3]'" in result.stderr
+
+
+def test_catalog_validate_without_a_directory_reads_the_working_directorys_catalog(tmp_path: Path):
+    write_catalog(tmp_path / "catalog", entry("mine", {"kind": "jsonl", "paths": ["nowhere/*.jsonl"]}))
+    result = run_cli("catalog", "validate", check=False, cwd=tmp_path)
+    assert result.returncode == 1 and str(tmp_path / "catalog" / "sources" / "mine.yaml") in result.stderr

@@ -34,6 +34,7 @@ from apache_beam.io.filesystems import FileSystems
 from rootstock.errors import ReleaseError, ReleaseExistsError
 from rootstock.paths import absolute, is_url
 from rootstock.pipeline.release.release import MANIFEST, WORK_DIR, Release, read_manifest_bytes, relative_path
+from rootstock.sources.filesystems import check_storage
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +264,7 @@ def check_target(output: str, overwrite: bool) -> None:
     or a rootstock release whose every file is rootstock's may be replaced; a file, a symbolic
     link or a directory holding anything else is refused, naming what is there.
     """
+    check_storage(output, "--output")
     if not _exists(output):
         return
     if not overwrite:
