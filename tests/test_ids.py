@@ -66,3 +66,28 @@ def test_unique_ids_are_left_alone(tmp_path: Path):
     (cell,) = manifest["by_source_lang"]
     assert DUPLICATE_ID_NOTE not in cell.get("notes", {})
     assert manifest["totals"]["docs_out"] == 30
+
+
+def test_two_code_trees_with_the_same_folder_name_keep_every_file(tmp_path: Path):
+    """Two `code_tree` paths named alike (a/proj, b/proj) gave identical `repo/path` ids."""
+    texts = _texts(6, seed=11)
+    for i, parent in enumerate(("a", "b")):
+        for j, name in enumerate(("main.py", "util.py", "lib.py")):
+            path = tmp_path / parent / "proj" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"# {texts[3 * i + j]}\nprint({3 * i + j})\n")
+    connector = {
+        "kind": "code_tree",
+        "paths": [str(tmp_path / "a" / "proj"), str(tmp_path / "b" / "proj")],
+        "text_field": "content",
+        "id_field": "id",
+        "lang_field": "language",
+    }
+    catalog = write_catalog(tmp_path / "catalog", entry("code", connector, languages=[], license={"id": "MIT"}))
+    stages = {"dedup": {"enabled": True, "template_lines": {"enabled": False}}}
+    manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages)))
+    rows = [r for s in manifest["shards"] for r in pq.read_table(tmp_path / "out" / s["path"]).to_pylist()]
+    assert len(rows) == len({r["id"] for r in rows}) == 6 and manifest["totals"]["docs_out"] == 6
+    assert sorted(r["source_doc_id"] for r in rows) == sorted(["proj/main.py", "proj/util.py", "proj/lib.py"] * 2)
+    (cell,) = manifest["by_source_lang"]
+    assert cell["notes"][DUPLICATE_ID_NOTE] == 6
