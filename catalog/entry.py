@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -89,7 +90,37 @@ class Pii(Strict):
     justification: str | None = None
 
 
-ConnectorKind = Literal["jsonl", "parquet", "csv", "hf_dataset", "code_tree"]
+ConnectorKind = Literal["jsonl", "parquet", "csv", "hf_dataset", "code_tree", "warc", "wet", "cc_index", "wikipedia"]
+
+# The record keys a kind's connector writes, used where an entry does not name its own fields.
+_WEB = {"id_field": "warc_record_id", "url_field": "url", "retrieved_at_field": "fetch_time"}
+KIND_FIELDS: dict[str, dict[str, str]] = {
+    "code_tree": {"text_field": "content", "id_field": "id", "lang_field": "language", "license_field": "license"},
+    "warc": _WEB,
+    "wet": _WEB,
+    "cc_index": _WEB,
+    "wikipedia": {"id_field": "page_id", "url_field": "url", "lang_field": "lang", "retrieved_at_field": "dump_date"},
+}
+
+
+class UrlFilter(Strict):
+    """URLs refused at ingestion (counted as `input:url_blocked`): a domain blocks its subdomains
+    too; domain files hold one domain per line (the format of blocklists such as UT1's, which
+    datatrove's URL filter reads); patterns are regular expressions searched in the URL."""
+
+    block_domains: list[str] = []
+    block_domain_files: list[str] = []  # relative to the entry file, or URLs
+    block_url_patterns: list[str] = []
+
+    @field_validator("block_url_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"{pattern!r} is not a regular expression ({err})") from None
+        return value
 
 
 class ConnectorSpec(Strict):
@@ -107,8 +138,17 @@ class ConnectorSpec(Strict):
     # Which other record fields go to the JSON `meta` column; None keeps all of them.
     meta_fields: list[str] | None = None
     on_error: Literal["fail", "skip"] = "fail"
+    url_filter: UrlFilter | None = None
     # Kind-specific settings, checked by the connector itself (see sources/).
     options: dict[str, Any] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_fields(cls, value: Any) -> Any:
+        """Field names the entry leaves out default to what its kind's connector writes."""
+        if isinstance(value, dict) and value.get("kind") in KIND_FIELDS:
+            value = {**KIND_FIELDS[value["kind"]], **value}
+        return value
 
 
 class SourceEntry(Strict):

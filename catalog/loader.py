@@ -13,7 +13,7 @@ from rootstock.catalog.entry import SourceEntry
 from rootstock.catalog.registry import LanguageRegistry, load_registry
 from rootstock.errors import CatalogError, ConfigError
 from rootstock.paths import is_url, resolve_path
-from rootstock.sources.connectors import check_connector
+from rootstock.sources.connectors import PATH_OPTIONS, check_connector
 from rootstock.strict import read_yaml, validation_problems
 
 DEFAULT_CATALOG = Path("catalog")  # the commands' default: ./catalog, as in a checkout of this repository
@@ -41,6 +41,27 @@ class Catalog:
         base = self.files[uid].parent
         return [resolve_path(p, base) for p in self.entries[uid].connector.paths]
 
+    def resolve_blocklist_files(self, uid: str) -> list[str]:
+        """The entry's URL blocklist files, resolved like its paths."""
+        spec = self.entries[uid].connector.url_filter
+        base = self.files[uid].parent
+        return [resolve_path(p, base) for p in spec.block_domain_files] if spec else []
+
+
+def with_option_paths(entry: SourceEntry, base: Path) -> SourceEntry:
+    """ENTRY with the file paths in its kind's options (PATH_OPTIONS) resolved against BASE."""
+    names = PATH_OPTIONS.get(entry.connector.kind, ())
+    options = dict(entry.connector.options)
+    for name in names:
+        value = options.get(name)
+        if isinstance(value, list):
+            options[name] = [resolve_path(str(v), base) for v in value]
+        elif isinstance(value, str):
+            options[name] = resolve_path(value, base)
+    if options == entry.connector.options:
+        return entry
+    return entry.model_copy(update={"connector": entry.connector.model_copy(update={"options": options})})
+
 
 def _sources_dir(root: Path) -> Path:
     return root / "sources" if (root / "sources").is_dir() else root
@@ -61,6 +82,17 @@ def _check_entry(entry: SourceEntry, file: Path, registry: LanguageRegistry) -> 
             problems.append((str(file), f"languages.{i}", reason))
     for fld, reason in check_connector(entry.connector):
         problems.append((str(file), f"connector.{fld}", reason))
+    for name in PATH_OPTIONS.get(entry.connector.kind, ()):
+        value = entry.connector.options.get(name)
+        for i, path in enumerate(value if isinstance(value, list) else [value] if value else []):
+            resolved = resolve_path(str(path), file.parent)
+            if not is_url(str(path)) and not os.path.isfile(resolved):
+                problems.append((str(file), f"connector.options.{name}.{i}", f"{resolved}: no such file"))
+    spec = entry.connector.url_filter
+    for i, path in enumerate(spec.block_domain_files if spec else []):
+        resolved = resolve_path(path, file.parent)
+        if not is_url(path) and not os.path.isfile(resolved):
+            problems.append((str(file), f"connector.url_filter.block_domain_files.{i}", f"{resolved}: no such file"))
     for i, path in enumerate(entry.connector.paths):
         resolved = resolve_path(path, file.parent)
         if not is_url(path) and not os.path.exists(resolved) and not glob.glob(resolved):
@@ -111,6 +143,6 @@ def _load(root: Path, *, check_files: bool) -> tuple[Catalog, list[tuple[str, st
         if entry.uid in catalog.entries:
             problems.append((str(file), "uid", f"{entry.uid!r} already defined in {catalog.files[entry.uid]}"))
             continue
-        catalog.entries[entry.uid] = entry
+        catalog.entries[entry.uid] = with_option_paths(entry, file.parent)
         catalog.files[entry.uid] = file
     return catalog, problems

@@ -7,7 +7,7 @@ from types import ModuleType
 from pydantic import BaseModel, ValidationError
 
 from rootstock.catalog.entry import ConnectorSpec
-from rootstock.sources import code_tree, delimited, hf_dataset, jsonl, parquet
+from rootstock.sources import cc_index, code_tree, delimited, hf_dataset, jsonl, parquet, warc, wet
 
 # kind → (module with iter_records/iter_unit, options model)
 FILE_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
@@ -19,7 +19,12 @@ FILE_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
 UNIT_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
     "hf_dataset": (hf_dataset, hf_dataset.HfDatasetOptions),
     "code_tree": (code_tree, code_tree.CodeTreeOptions),
+    "warc": (warc, warc.WarcOptions),
+    "wet": (wet, wet.WetOptions),
+    "cc_index": (cc_index, cc_index.CcIndexOptions),
 }
+# Options that name files: relative ones are resolved against the entry file, like `paths`.
+PATH_OPTIONS: dict[str, tuple[str, ...]] = {"cc_index": ("seed_files",)}
 KINDS = {**FILE_KINDS, **UNIT_KINDS}
 
 

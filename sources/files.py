@@ -23,6 +23,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://, memory://)
+from rootstock.errors import InputError
 from rootstock.paths import is_url
 
 COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd", ".bz2", ".xz", ".lzma")
@@ -203,6 +204,27 @@ def as_pattern(path: str) -> str:
     except Exception:  # a store that cannot answer: treat PATH as the pattern it looks like
         exists = False
     return _GLOB_CHARS.sub(r"[\1]", path) if exists else path
+
+
+def match_files(paths: list[str]) -> list[str]:
+    """Every file the paths (literal or glob, local or URL) match, sorted; an InputError if none."""
+    found = FileSystems.match([as_pattern(p) for p in paths])
+    files = sorted({m.path for result in found for m in result.metadata_list})
+    if not files:
+        raise InputError(f"{', '.join(paths)}: no file matches these paths")
+    return files
+
+
+# A work unit whose second item is its file's path (warc, wet, cc_index, wikipedia, hf_dataset).
+def unit_file_name(unit: tuple, options=None) -> str:
+    return unit[1]
+
+
+def unit_file_mtime(unit: tuple) -> float | None:
+    try:
+        return FileSystems.last_updated(unit[1])
+    except Exception:  # a store that does not say: the entry's date is used
+        return None
 
 
 def display_path(path: str, root: str | None) -> str:

@@ -21,7 +21,7 @@ from apache_beam.io.filesystems import FileSystems
 from pydantic import BaseModel, ConfigDict, Field
 
 from rootstock.errors import InputError
-from rootstock.sources.files import CORRUPT, TRUNCATED, DamagedInput, as_pattern
+from rootstock.sources.files import CORRUPT, TRUNCATED, DamagedInput, match_files, unit_file_mtime
 from rootstock.sources.parquet import batch_records
 from rootstock.sources.records import RecordError
 
@@ -70,11 +70,7 @@ def plan_units(paths: list[str], options: HfDatasetOptions, entry_license: str |
     if options.name is None:
         return [("arrow", f) for path in paths for f in saved_arrow_files(path, options.split)]
     if options.name in FILE_BUILDERS and paths:
-        found = FileSystems.match([as_pattern(p) for p in paths])
-        files = sorted({m.path for result in found for m in result.metadata_list})
-        if not files:
-            raise InputError(f"{', '.join(paths)}: no file matches these data_files")
-        return [("file", f) for f in files]
+        return [("file", f) for f in match_files(paths)]
     stream = _load_stream(paths, options)
     return [("stream", i, stream.num_shards) for i in range(stream.num_shards)]
 
@@ -151,12 +147,7 @@ def _arrow_rows(path: str, batch_size: int) -> Iterator[tuple[int, str, Any]]:
 
 
 def file_mtime(unit: tuple) -> float | None:
-    if unit[0] in ("arrow", "file"):
-        try:
-            return FileSystems.last_updated(unit[1])
-        except Exception:  # a store that does not say: the entry's date is used
-            return None
-    return None
+    return unit_file_mtime(unit) if unit[0] in ("arrow", "file") else None
 
 
 __all__ = ["HfDatasetOptions", "RecordError", "iter_unit", "plan_units", "unit_name"]

@@ -14,6 +14,7 @@ from rootstock.sources.connectors import UNIT_KINDS, options_for
 from rootstock.sources.files import as_pattern
 from rootstock.sources.filesystems import check_storage
 from rootstock.sources.units import Skipped, UnitReader
+from rootstock.sources.urlfilter import UrlBlocklist
 
 if TYPE_CHECKING:
     from rootstock.catalog.loader import Catalog
@@ -24,11 +25,12 @@ SKIPPED = "skipped"  # tag of the output carrying records that could not become 
 class _ReadRecords(beam.DoFn):
     """Reads one work unit (a file, or a dataset shard) into documents; see sources/units.py."""
 
-    def __init__(self, entry: SourceEntry, paths: list[str], catalog_root: str | None, report=None):
+    def __init__(self, entry: SourceEntry, paths: list[str], catalog_root: str | None, report=None, blocklist=None):
         self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
+        self.blocklist = blocklist
 
     def setup(self):
-        self.reader = UnitReader(self.entry, self.paths, self.catalog_root, self.report)
+        self.reader = UnitReader(self.entry, self.paths, self.catalog_root, self.report, self.blocklist)
 
     def process(self, unit):
         for item in self.reader.read(unit):
@@ -64,9 +66,18 @@ class ReadSource(beam.PTransform):
     pipeline uses it to deliver the error to the launcher intact; see pipeline/beam/errors.py).
     """
 
-    def __init__(self, entry: SourceEntry, paths: list[str], catalog_root: str | None = None, report=None):
+    def __init__(
+        self,
+        entry: SourceEntry,
+        paths: list[str],
+        catalog_root: str | None = None,
+        report=None,
+        blocklist_files: list[str] | None = None,
+    ):
         super().__init__(label=f"Read[{entry.uid}]")
         self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
+        spec = entry.connector.url_filter
+        self.blocklist = UrlBlocklist(spec, blocklist_files or []) if spec else None
 
     def expand(self, pbegin):
         kind = self.entry.connector.kind
@@ -86,9 +97,9 @@ class ReadSource(beam.PTransform):
             matched
             | "SpreadFiles" >> beam.Reshuffle()
             | "Parse"
-            >> beam.ParDo(_ReadRecords(self.entry, self.paths, self.catalog_root, self.report)).with_outputs(
-                SKIPPED, main="documents"
-            )
+            >> beam.ParDo(
+                _ReadRecords(self.entry, self.paths, self.catalog_root, self.report, self.blocklist)
+            ).with_outputs(SKIPPED, main="documents")
         )
 
 
@@ -108,7 +119,8 @@ class ReadCatalog(beam.PTransform):
         documents, skipped = [], []
         for entry in self.entries:
             paths = self.catalog.resolve_paths(entry.uid)
-            read = pbegin | ReadSource(entry, paths, str(self.catalog.root), self.report)
+            blocklists = self.catalog.resolve_blocklist_files(entry.uid)
+            read = pbegin | ReadSource(entry, paths, str(self.catalog.root), self.report, blocklists)
             documents.append(read.documents)
             skipped.append(read[SKIPPED])
         return Ingested(

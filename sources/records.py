@@ -9,6 +9,7 @@ A document is a plain dict (cheap to pickle between Beam workers) with these key
   input_file, input_row   where the record was read (row = 0-based record index in the file)
   retrieved_at  µs since the epoch, UTC (record field, else the entry's date, else the file's mtime)
   meta          JSON string of the record's other fields
+  origin        where a web/wiki document can be fetched again (see ORIGIN_FIELDS), else None
 """
 
 from __future__ import annotations
@@ -24,6 +25,28 @@ from rootstock.catalog.entry import ConnectorSpec, SourceEntry
 from rootstock.catalog.registry import UNDETERMINED, load_registry
 from rootstock.errors import InputError
 
+# The `origin` column's fields (a record's "_origin" dict): name → "int" or "str".
+ORIGIN_FIELDS: dict[str, str] = {
+    "kind": "str",  # the connector: warc | wet | cc_index | wikipedia
+    "warc_file": "str",
+    "warc_record_id": "str",
+    "warc_offset": "int",  # byte range of the record as stored (its gzip member), for a range request
+    "warc_length": "int",
+    "http_status": "int",
+    "content_type": "str",
+    "charset": "str",  # what the HTML was decoded with
+    "html_lang": "str",  # <html lang>
+    "content_language": "str",  # the HTTP Content-Language header
+    "extractor": "str",  # library and version that made the text
+    "seed": "str",  # cc_index: the seed (domain or URL prefix) that selected the page
+    "wiki": "str",  # wikipedia: the wiki's database name (fiwiki)
+    "page_id": "int",
+    "revision_id": "int",
+    "revision_timestamp": "str",
+    "title": "str",
+}
+ORIGIN_KEY = "_origin"
+
 
 @dataclass(frozen=True)
 class RecordError:
@@ -38,6 +61,9 @@ class RecordError:
     code: str  # bad_json | not_an_object | missing_text | ... | truncated_file | corrupt_file
     reason: str
     records: int | None = 1
+    # A record deliberately not taken (a redirect page, a non-HTML payload): counted like the
+    # others, but not damage, so `on_error: fail` does not stop the run for it.
+    expected: bool = False
 
 
 def input_error(source: str, path: str, error: RecordError) -> InputError:
@@ -161,9 +187,15 @@ class DocumentBuilder:
         except (TypeError, ValueError) as err:
             return RecordError(where, "bad_field", f"retrieved_at field {spec.retrieved_at_field!r}: {err}")
         if spec.meta_fields is None:
-            meta = {k: v for k, v in record.items() if k not in self._reserved}
+            meta = {k: v for k, v in record.items() if k not in self._reserved and k != ORIGIN_KEY}
         else:
             meta = {k: record.get(k) for k in spec.meta_fields}
+        origin = record.get(ORIGIN_KEY)
+        if origin is not None:
+            unknown = set(origin) - set(ORIGIN_FIELDS)
+            if unknown:  # a connector's bug, not the data's
+                raise ValueError(f"origin fields {sorted(unknown)} are not in ORIGIN_FIELDS")
+            origin = {name: origin.get(name) for name in ORIGIN_FIELDS}
         return {
             "id": doc_id,
             "text": text,
@@ -176,4 +208,5 @@ class DocumentBuilder:
             "input_row": row,
             "retrieved_at": _micros(retrieved or self.retrieved_at or file_mtime),
             "meta": to_json(meta),
+            "origin": origin,
         }

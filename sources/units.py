@@ -19,6 +19,7 @@ from rootstock.errors import InputError
 from rootstock.sources.connectors import FILE_KINDS, UNIT_KINDS, options_for
 from rootstock.sources.files import DamagedInput, display_path, open_input
 from rootstock.sources.records import DocumentBuilder, RecordError, input_error
+from rootstock.sources.urlfilter import BLOCKED, UrlBlocklist
 
 UNREADABLE = "unreadable_file"  # the file could not be opened at all
 # Reasons that stand for (the rest of) a whole file rather than one record.
@@ -27,7 +28,8 @@ FILE_REASONS = frozenset({UNREADABLE, "truncated_file", "corrupt_file"})
 
 class Skipped(dict):
     """A record (or the rest of a file) that could not become a document, as counted:
-    source, lang, reason, input_file, where, row, records (None: unknown, at least one), message."""
+    source, lang, reason, input_file, where, row, records (None: unknown, at least one), message,
+    expected (a record deliberately not taken, not damage)."""
 
 
 def _mtime(seconds: float | None) -> dt.datetime | None:
@@ -38,8 +40,17 @@ class UnitReader:
     """Reads the work units of one catalogue entry; `report(error)` is called before an
     InputError is raised (the pipeline uses it to deliver the error intact)."""
 
-    def __init__(self, entry: SourceEntry, paths: list[str], catalog_root: str | None, report: Callable | None = None):
+    def __init__(
+        self,
+        entry: SourceEntry,
+        paths: list[str],
+        catalog_root: str | None,
+        report: Callable | None = None,
+        blocklist: UrlBlocklist | None = None,
+    ):
         self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
+        spec = entry.connector.url_filter
+        self.blocklist = blocklist or (UrlBlocklist(spec, spec.block_domain_files) if spec else None)
         self.builder = DocumentBuilder(entry)
         self.options = options_for(entry.connector)
         self.kind = entry.connector.kind
@@ -78,6 +89,10 @@ class UnitReader:
                     if isinstance(record, RecordError)
                     else self.builder.build(record, where=where, input_file=shown, row=row, file_mtime=mtime)
                 )
+                if not isinstance(doc, RecordError) and self.blocklist is not None:
+                    rule = self.blocklist.blocked(doc["url"])
+                    if rule is not None:
+                        doc = RecordError(where, BLOCKED, f"{doc['url']}: {rule}", expected=True)
                 if isinstance(doc, RecordError):
                     yield self._skip(shown, row, doc)
                 else:
@@ -87,7 +102,7 @@ class UnitReader:
             yield self._skip(shown, next_row, RecordError(where, err.code, str(err), records=None))
 
     def _skip(self, shown: str, row: int, error: RecordError) -> Skipped:
-        if self.fail:
+        if self.fail and not error.expected:
             problem = input_error(self.entry.uid, shown, error)
             if self.report is not None:
                 self.report(problem)
@@ -101,6 +116,7 @@ class UnitReader:
             row=row,
             records=error.records,
             message=error.reason,
+            expected=error.expected,
         )
 
 

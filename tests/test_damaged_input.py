@@ -16,14 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from apache_beam.io.filesystem import FileMetadata
 
-from rootstock.catalog.entry import SourceEntry
 from rootstock.catalog.loader import validate_catalog
 from rootstock.errors import InputError
-from rootstock.sources.connectors import UNIT_KINDS, options_for
-from rootstock.sources.units import Skipped, UnitReader
 from tests.conftest import entry, run_cli, write_catalog, write_config
+from tests.readers import read_source
 
 N = 3000
 
@@ -37,19 +34,7 @@ def jsonl(rows: list[dict]) -> bytes:
 
 
 def read(path: Path, kind: str = "jsonl", on_error: str = "skip", **connector) -> tuple[list[dict], list[dict]]:
-    """(documents, skipped) of one file or unit, through the same reader the pipeline uses."""
-    spec = {"kind": kind, "paths": [str(path)], "id_field": "id", "on_error": on_error, **connector}
-    source = SourceEntry.model_validate(entry("src", spec))
-    reader = UnitReader(source, [str(path)], None)
-    if kind in UNIT_KINDS:
-        units = UNIT_KINDS[kind][0].plan_units([str(path)], options_for(source.connector), "CC0-1.0")
-    else:
-        units = [FileMetadata(str(path), path.stat().st_size, path.stat().st_mtime)]
-    docs, skipped = [], []
-    for unit in units:
-        for item in reader.read(unit):
-            (skipped if isinstance(item, Skipped) else docs).append(item)
-    return docs, skipped
+    return read_source(path, kind, on_error, id_field="id", **connector)
 
 
 def ids(docs: list[dict]) -> list[int]:

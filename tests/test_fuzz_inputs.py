@@ -24,15 +24,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from apache_beam.io.filesystem import FileMetadata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rootstock.catalog.entry import SourceEntry
 from rootstock.errors import InputError
-from rootstock.sources.connectors import UNIT_KINDS, options_for
-from rootstock.sources.units import Skipped, UnitReader
 from tests.conftest import CLI, REPO, entry, run_cli, write_catalog, write_config
+from tests.readers import read_source
 
 FUZZ = settings(
     max_examples=int(os.environ.get("ROOTSTOCK_FUZZ_EXAMPLES", "150")),
@@ -70,18 +67,7 @@ CODECS = {
 
 
 def read_all(path: Path, kind: str, on_error: str) -> tuple[list[dict], list[dict]]:
-    spec = {"kind": kind, "paths": [str(path)], "id_field": "id", "on_error": on_error}
-    source = SourceEntry.model_validate(entry("fuzz", spec))
-    reader = UnitReader(source, [str(path)], None)
-    if kind in UNIT_KINDS:
-        units = UNIT_KINDS[kind][0].plan_units([str(path)], options_for(source.connector), "CC0-1.0")
-    else:
-        units = [FileMetadata(str(path), path.stat().st_size, path.stat().st_mtime)]
-    docs, skipped = [], []
-    for unit in units:
-        for item in reader.read(unit):
-            (skipped if isinstance(item, Skipped) else docs).append(item)
-    return docs, skipped
+    return read_source(path, kind, on_error, id_field="id")
 
 
 def check_fail_mode(path: Path, kind: str, expect_clean: bool) -> None:

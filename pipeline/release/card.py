@@ -249,6 +249,13 @@ def _limitations(
                 + " — the model has no reliable label for them, so these documents carry their source's declared "
                 f"language ({notes.get('langid:unverifiable', 0):,} documents marked `lang_check = unverifiable`)."
             )
+        if langid.get("page_language") == "confirm":
+            limitations.append(
+                "Web pages' own language claims (`<html lang>`, else `Content-Language`) were used as hints: "
+                f"{notes.get('langid:page_confirmed', 0):,} documents the model scored below its routing minimum "
+                "went to the page's declared language because the model's top label agreed "
+                "(`lang_check = page_confirmed`); a page's claim never overrode a confident detection."
+            )
     else:
         limitations.append("Language ID was not run: every language is as the source declared it.")
     if _stage_report(manifest, "quality") is None:
@@ -370,6 +377,14 @@ def card_variables(manifest: dict[str, Any]) -> dict[str, Any]:
         "pii": pii,
         "limitations": _limitations(manifest, langs, notes, name),
         "disabled_checks": _disabled_checks(manifest, langs, name),
+        "domains": [
+            {
+                "code": code,
+                "name": _cell(name(code)),
+                "top": _cell(", ".join(f"{d['domain']} ({d['docs']:,})" for d in items)),
+            }
+            for code, items in (manifest.get("top_domains") or {}).items()
+        ],
         "removals": [  # one list item each: a line break in the reason would end the item
             {
                 "date": r["date"],

@@ -6,6 +6,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from rootstock.sources.records import ORIGIN_FIELDS
+
+# Where a web or encyclopedia document can be fetched again (null for other sources): the WARC
+# record (file, id, byte range, HTTP status and type, extractor) or the wiki page revision.
+_ARROW = {"int": pa.int64(), "str": pa.string()}
+ORIGIN_TYPE = pa.struct([pa.field(name, _ARROW[kind]) for name, kind in ORIGIN_FIELDS.items()])
+
 # The release's columns, in order (documented in README.md, "Output schema").
 SCHEMA = pa.schema(
     [
@@ -20,6 +27,7 @@ SCHEMA = pa.schema(
         pa.field("input_row", pa.int64(), nullable=False),
         pa.field("retrieved_at", pa.timestamp("us", tz="UTC")),
         pa.field("meta", pa.string(), nullable=False),
+        pa.field("origin", ORIGIN_TYPE),
     ]
 )
 # What a rejected document carries on top: which stage dropped it and why.

@@ -14,12 +14,15 @@ from typing import Any
 
 import apache_beam as beam
 
+from rootstock.filters.urls import registered_domain
 from rootstock.pipeline.beam.gather import sum_pairs
 from rootstock.pipeline.release.columns import text_bytes
 
 # The field a stage that changes a document's language (langid) leaves on it: the language it
 # had before. Not a column; only counted.
 ROUTED_FROM = "lang_in"
+# How many of the largest domains per language the manifest lists (governance: who is in it).
+TOP_DOMAINS = 20
 
 
 def _count(step: str, reason: str = ""):
@@ -74,6 +77,7 @@ class CountSteps(beam.PTransform):
 
     def __init__(self, *, read, written, dropped, skipped, notes=None, read_notes=None, stage_outputs=()):
         super().__init__()
+        self.written = written
         self.keyed = [
             ("read", read, beam.Map(_count("read"))),
             ("written", written, beam.FlatMap(_count_routed("written"))),
@@ -92,6 +96,7 @@ class CountSteps(beam.PTransform):
             pcoll | f"Key[{label}]" >> key | f"Sum[{label}]" >> beam.CombinePerKey(sum_pairs)
             for label, pcoll, key in self.keyed
         ]
+        sums.append(self.written | "TopDomains" >> TopDomains(TOP_DOMAINS))
         return (
             sums
             | "AllCounts" >> beam.Flatten()
@@ -108,6 +113,42 @@ class CountSteps(beam.PTransform):
                 }
             )
         )
+
+
+def _domain_key(doc: dict[str, Any]):
+    domain = registered_domain(doc.get("url"))
+    return [] if domain is None else [((doc["lang"], domain), (1, text_bytes(doc)))]
+
+
+class TopDomains(beam.PTransform):
+    """Written documents → `domain` count rows ((step, source, lang, reason) = ("domain", "",
+    lang, domain)) for the N domains with most documents per language: only those leave the
+    combine, so a crawl of a million sites adds N rows per language, not a million."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def expand(self, written):
+        return (
+            written
+            | "Domain" >> beam.FlatMap(_domain_key)
+            | "PerDomain" >> beam.CombinePerKey(sum_pairs)
+            | "ByLang" >> beam.Map(lambda kv: (kv[0][0], (kv[1][0], kv[1][1], kv[0][1])))
+            | "Top" >> beam.combiners.Top.PerKey(self.n, key=lambda v: (v[0], v[2]))
+            | "Rows" >> beam.FlatMap(lambda kv: [(("domain", "", kv[0], d), (n, b)) for n, b, d in kv[1]])
+        )
+
+
+def top_domains(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The `domain` count rows as {lang: [{domain, docs, bytes}]}, most documents first."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["step"] == "domain":
+            found.setdefault(row["lang"], []).append(
+                {"domain": row["reason"], "docs": row["docs"], "bytes": row["bytes"]}
+            )
+    return {lang: sorted(items, key=lambda d: (-d["docs"], d["domain"])) for lang, items in sorted(found.items())}
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -137,8 +178,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         )
 
     for row in rows:
-        if row["step"] == "stage_out":
-            continue  # see processing_records
+        if row["step"] in ("stage_out", "domain"):
+            continue  # see processing_records and top_domains
         entry = cell(row["source"], row["lang"])
         if row["step"] == "route":
             origin = row["reason"]
@@ -188,7 +229,7 @@ def processing_records(rows: list[dict[str, Any]], steps: list[tuple[str, Any]])
             pair = read.setdefault(source, [0, 0])
         elif row["step"] == "stage_out":
             pair = out.setdefault((source, row["reason"]), [0, 0])
-        elif row["step"] in ("written", "note", "route"):
+        elif row["step"] in ("written", "note", "route", "domain"):
             continue
         else:
             bucket = drops.setdefault((source, row["step"]), {})

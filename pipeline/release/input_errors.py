@@ -35,11 +35,13 @@ def _limited(kv):
 
 
 class SampleInputErrors(beam.PTransform):
-    """Skipped records → the first few per (source, reason), in file order."""
+    """Skipped records → the first few per (source, reason), in file order; records skipped on
+    purpose (redirects, non-HTML payloads) are counted, not listed."""
 
     def expand(self, skipped):
         return (
             skipped
+            | "Errors" >> beam.Filter(lambda s: not s.get("expected"))
             | "Key" >> beam.Map(_keyed)
             | "First" >> beam.combiners.Top.SmallestPerKey(FILE_LIMIT, key=input_error_order)
             | "Limit" >> beam.FlatMap(_limited)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 
 from rootstock.errors import ManifestError
-from rootstock.pipeline.release.counts import summarize
+from rootstock.pipeline.release.counts import summarize, top_domains
 
 if TYPE_CHECKING:
     from rootstock.catalog.loader import Catalog
@@ -142,6 +142,7 @@ def build_manifest(
         # Files stages keep for later runs (e.g. dedup/signatures for incremental dedup).
         "artifacts": [s for s in shards if not s["path"].startswith(("data/", "rejected/"))],
         **summarize(counts),
+        "top_domains": top_domains(counts),
         **(extra or {}),
     }
 

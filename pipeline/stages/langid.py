@@ -7,7 +7,7 @@ The logic is `filters.langid.decide`; this module only batches documents through
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 from pydantic import Field, field_validator
@@ -36,6 +36,11 @@ class LangIdSettings(StageSettings):
     verify_min_default: float = Field(0.4, ge=0, le=1)
     route_min_default: float = Field(0.7, ge=0, le=1)
     batch_size: int = Field(256, gt=0)
+    # What a web page says of its own language (`<html lang>`, else the HTTP Content-Language,
+    # in the `origin` column): `ignore`, or `confirm` — a document the model would leave `und`
+    # for a low score goes to the page's language when the model's top label is that language
+    # with at least the verify minimum. A page's claim never overrides a confident detection.
+    page_language: Literal["ignore", "confirm"] = "ignore"
 
     def resolve_paths(self, base: str) -> LangIdSettings:
         return self if self.model is None else self.model_copy(update={"model": resolve_path(self.model, base)})
@@ -107,6 +112,8 @@ class _Identify(DocumentFn):
         for doc, prediction in zip(natural, predictions, strict=True):
             declared = self.declared.get(doc["source"], [])
             decision = langid.decide(doc["lang"], declared, prediction, self.covered, self.min_score)
+            if decision.check == langid.BELOW_MIN and self.settings.page_language == "confirm":
+                decision = self._page_hint(doc, prediction) or decision
             out = {
                 **doc,
                 "lang": decision.lang,
@@ -120,6 +127,25 @@ class _Identify(DocumentFn):
                 yield self.reject(out, decision.reject)
             else:
                 yield out
+
+    def _page_hint(self, doc: dict[str, Any], prediction: langid.Prediction) -> langid.Decision | None:
+        origin = doc.get("origin") or {}
+        claimed = page_language(origin.get("html_lang") or origin.get("content_language"))
+        if claimed is None or prediction.lang != claimed or prediction.score < self.min_score(claimed, langid.VERIFY):
+            return None
+        return langid.Decision(claimed, PAGE_CONFIRMED)
+
+
+PAGE_CONFIRMED = "page_confirmed"  # routed to the page's own declared language, which the model's top label confirms
+
+
+def page_language(value: str | None) -> str | None:
+    """A page's `lang`/Content-Language value (`fi-FI`, `zh-Hant`, `en, fr`) as a registry code."""
+    if not value:
+        return None
+    first = value.split(",")[0].strip()
+    registry = load_registry()
+    return registry.resolve(first) or registry.resolve(first.split("-")[0].split("_")[0]) or None
 
 
 class LanguageId(DocumentStage):
@@ -160,6 +186,7 @@ class LanguageId(DocumentStage):
             "languages_without_label": [lang.code for lang in registry.natural() if lang.code not in coverage],
             "declared_unverifiable": [code for code in declared if code not in coverage],
             "min_score": MinScores(self.settings).table({*coverage, *declared, UNDETERMINED}),
+            "page_language": self.settings.page_language,
         }
 
     def notes(self, doc: dict[str, Any]) -> list[Note]:
