@@ -62,6 +62,8 @@ from rootstock.errors import InputError
 from rootstock.filters.html import HtmlExtractor
 from rootstock.paths import is_url
 from rootstock.sources.files import DamagedInput
+from rootstock.sources.files import unit_file_mtime as file_mtime
+from rootstock.sources.files import unit_file_name as unit_name
 from rootstock.sources.records import RecordError
 from rootstock.sources.warc import HTML_TYPES, WarcOptions, match_files, page
 from rootstock.sources.warc_records import RawRecord, iter_records
@@ -363,18 +365,6 @@ def plan_index(paths: list[str], options: CcIndexOptions) -> CcIndexPlan:
 def plan_units(paths: list[str], options: CcIndexOptions, entry_license: str | None = None) -> list[tuple]:
     """Work units, computed once on the launcher (`plan_index` also gives the summary)."""
     return plan_index(paths, options).units
-
-
-def unit_name(unit: tuple, options: Any) -> str:
-    """The index file: units of one file share it, and rows are the file's row numbers."""
-    return unit[1]
-
-
-def file_mtime(unit: tuple) -> float | None:
-    try:
-        return FileSystems.last_updated(unit[1])
-    except Exception:  # a store that does not say: the entry's date is used
-        return None
 
 
 # -- fetching ------------------------------------------------------------------------------

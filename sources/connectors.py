@@ -7,7 +7,7 @@ from types import ModuleType
 from pydantic import BaseModel, ValidationError
 
 from rootstock.catalog.entry import ConnectorSpec
-from rootstock.sources import cc_index, code_tree, delimited, hf_dataset, jsonl, parquet, warc, wet
+from rootstock.sources import cc_index, code_tree, delimited, hf_dataset, jsonl, parquet, warc, wet, wikipedia
 
 # kind → (module with iter_records/iter_unit, options model)
 FILE_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
@@ -22,9 +22,10 @@ UNIT_KINDS: dict[str, tuple[ModuleType, type[BaseModel]]] = {
     "warc": (warc, warc.WarcOptions),
     "wet": (wet, wet.WetOptions),
     "cc_index": (cc_index, cc_index.CcIndexOptions),
+    "wikipedia": (wikipedia, wikipedia.WikipediaOptions),
 }
 # Options that name files: relative ones are resolved against the entry file, like `paths`.
-PATH_OPTIONS: dict[str, tuple[str, ...]] = {"cc_index": ("seed_files",)}
+PATH_OPTIONS: dict[str, tuple[str, ...]] = {"cc_index": ("seed_files",), "wikipedia": ("index",)}
 KINDS = {**FILE_KINDS, **UNIT_KINDS}
 
 

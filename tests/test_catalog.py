@@ -55,7 +55,7 @@ def test_bundled_catalogue_is_valid():
     catalog = load_catalog(CATALOG)
     assert len(catalog.entries) >= 5
     kinds = {e.connector.kind for e in catalog.entries.values()}
-    assert kinds == {"jsonl", "parquet", "csv", "hf_dataset", "code_tree"}
+    assert kinds == {"jsonl", "parquet", "csv", "hf_dataset", "code_tree", "warc", "wikipedia"}
     for e in catalog.entries.values():
         assert e.license.id and e.custodian.contact and e.removal_contact and e.origin
 

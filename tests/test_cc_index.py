@@ -435,3 +435,40 @@ def test_under_on_error_fail_a_lost_row_stops_the_run_naming_url_and_range(crawl
         in message
     )
     assert "(2 attempts)" in message
+
+
+def test_a_pseudo_crawl_runs_end_to_end_through_the_loopback_server(crawl: Crawl, tmp_path: Path):
+    """The catalogue entry as a user writes it (seeds in a file next to it), through `rootstock
+    run` in this process so the run reaches the test's server: documents with the index's byte
+    range in `origin`, a flaky range retried, a lost one counted, the release verified."""
+    from rootstock.pipeline.config import load_config
+    from rootstock.pipeline.jobs.curate import run
+    from rootstock.pipeline.release.verify import verify
+    from tests.conftest import write_catalog, write_config
+
+    with RangeServer(crawl.root) as server:
+        server.fail(CRAWL_2, mode="503", times=2, byte_range=crawl.range_of(CRAWL_2, "https://example.org/flaky"))
+        server.fail(CRAWL_2, mode="503", times=None, byte_range=crawl.range_of(CRAWL_2, "https://example.org/lost"))
+        catalog = tmp_path / "catalog"
+        (catalog / "sources").mkdir(parents=True)
+        (catalog / "sources" / "seeds.txt").write_text("\n".join(SEEDS) + "\n")
+        opts = {"seed_files": ["seeds.txt"], "warc_prefix": server.url, "retries": 2, "backoff_seconds": 0.001}
+        write_catalog(
+            catalog,
+            entry(
+                "pseudo", {"kind": "cc_index", "paths": crawl.index, "on_error": "skip", "options": opts}, languages=[]
+            ),
+        )
+        manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out")))
+        assert len(server.requests_for(CRAWL_2, crawl.range_of(CRAWL_2, "https://example.org/lost"))) == 3
+    rows = [r for s in manifest["shards"] for r in pq.read_table(tmp_path / "out" / s["path"]).to_pylist()]
+    urls = {r["url"] for r in rows}
+    assert "https://example.org/flaky" in urls and "https://example.org/lost" not in urls
+    for row in rows:
+        origin = row["origin"]
+        assert origin["kind"] == "cc_index" and origin["seed"] in SEEDS
+        assert (origin["warc_offset"], origin["warc_length"]) == crawl.spans[(origin["warc_file"], row["url"])]
+    failed = {e["where"]: e["message"] for e in manifest["input_errors"] if e["reason"] == "fetch_failed"}
+    (lost,) = [m for where, m in failed.items() if "https://example.org/lost" in where]
+    assert "3 attempts" in lost and manifest["totals"]["dropped_by_reason"]["input:fetch_failed"] == len(failed)
+    assert verify(str(tmp_path / "out"))[1] == []

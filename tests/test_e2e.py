@@ -86,14 +86,27 @@ def test_manifest_accounts_for_every_document(releases):
         assert snapshot["pii"]["policy"] == entry.pii.policy.value
         assert snapshot["removal_contact"] == entry.removal_contact
     skipping = [uid for uid, e in catalog.entries.items() if e.connector.on_error == "skip"]
-    dropped = [
-        d
-        for cell in manifest["by_source_lang"]
-        if cell["source"] in skipping
-        for d in cell["dropped"]
-        if d["step"] == "input"
-    ]
-    assert {d["reason"] for d in dropped} == {"bad_json", "missing_text", "invalid_utf8", "empty_text"}
+    by_source = {}
+    for cell in manifest["by_source_lang"]:
+        if cell["source"] in skipping:
+            by_source.setdefault(cell["source"], set()).update(
+                d["reason"] for d in cell["dropped"] if d["step"] == "input"
+            )
+    assert by_source == {
+        "broken_forum": {"bad_json", "missing_text", "invalid_utf8", "empty_text"},
+        # the crawl's broken record, and what it holds that is not a page (skipped on purpose)
+        "web_crawl": {"bad_header", "http_301", "http_404", "not_html", "no_text"},
+        # the dump's malformed page, and what is not an article
+        "fiwiki": {"malformed_page", "redirect", "namespace", "disambiguation", "empty_article"},
+    }
+    assert {e["reason"] for e in manifest["input_errors"]} == {
+        "bad_json",
+        "missing_text",
+        "invalid_utf8",
+        "empty_text",
+        "bad_header",
+        "malformed_page",
+    }  # records skipped on purpose are counted, not listed as errors
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["config_sha256"])
     assert manifest["config"]["release"] == "rootstock-demo" and manifest["rootstock"]["version"]
     langs = {cell["lang"] for cell in manifest["by_source_lang"] if cell["docs_out"]}

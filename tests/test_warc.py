@@ -152,15 +152,18 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-def test_an_oversized_page_is_counted_not_held(tmp_path: Path):
+def test_a_50_mb_page_is_counted_not_held(tmp_path: Path):
+    """Over `max_record_bytes` (10 MiB by default) a record's block is skipped while framing,
+    never read into memory; the page is counted `too_large` and the next record is read."""
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=True)
-    response(writer, "https://big.example.fi/", html_page("Iso", ARTICLE * 30_000))  # ~6 MB of HTML
+    response(writer, "https://big.example.fi/", html_page("Iso", ARTICLE * 125_000))  # 2 × 25 MB of article
     response(writer, "https://small.example.fi/", html_page("Pieni", ARTICLE))
     path = _write(tmp_path / "big.warc.gz", out.getvalue())
-    docs, skipped = read(path, max_record_bytes=1 << 20)
+    docs, skipped = read(path)
     assert [d["url"] for d in docs] == ["https://small.example.fi/"]
     assert [(s["reason"], s["expected"]) for s in skipped] == [("too_large", True)]
+    assert "max_record_bytes is 10485760" in skipped[0]["message"]
 
 
 def test_invalid_bytes_in_a_page_are_replaced_not_fatal(tmp_path: Path):
@@ -266,3 +269,52 @@ def test_a_pages_own_language_confirms_a_low_scoring_detection_only_when_asked(t
     assert results["confirm"]["2"][:2] == ("und", "below_min")  # the page says English; the model says Swahili
     card = (tmp_path / "confirm" / "README.md").read_text()
     assert "2 documents the model scored below its routing minimum went to the page's declared language" in card
+
+
+def test_a_remote_warc_wet_pair_runs_end_to_end_and_removal_by_url_applies(tmp_path: Path):
+    """A WARC read over HTTP (the loopback server) and a WET file, through `rootstock run`; then
+    `rootstock remove --urls` takes a crawled page out, as it does for any source."""
+    from rootstock.pipeline.config import load_config
+    from rootstock.pipeline.jobs.curate import run
+    from tests.http_range_server import RangeServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    data, urls = crawl(gz=True)
+    _write(served / "crawl.warc.gz", data)
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True)
+    writer.write_record(
+        writer.create_warc_record(
+            "https://example.org/wet",
+            "conversion",
+            payload=io.BytesIO(ARTICLE.encode()),
+            warc_content_type="text/plain",
+        )
+    )
+    (tmp_path / "wet").mkdir()
+    _write(tmp_path / "wet" / "crawl.warc.wet.gz", out.getvalue())
+    with RangeServer(served) as server:
+        catalog = write_catalog(
+            tmp_path / "catalog",
+            entry("remote", {"kind": "warc", "paths": [server.url + "crawl.warc.gz"]}, languages=["fi"]),
+            entry("text", {"kind": "wet", "paths": [str(tmp_path / "wet" / "*.wet.gz")]}, languages=["fi"]),
+        )
+        manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out")))
+        assert server.requests and all(r.status in (200, 206) for r in server.requests)
+    cells = {c["source"]: c for c in manifest["by_source_lang"]}
+    assert cells["remote"]["docs_out"] == len(urls) and cells["text"]["docs_out"] == 1
+    (tmp_path / "urls.txt").write_text(urls[1] + "\n")
+    run_cli(
+        "remove",
+        str(tmp_path / "out"),
+        "--urls",
+        str(tmp_path / "urls.txt"),
+        "--reason",
+        "publisher request",
+        "--output",
+        str(tmp_path / "removed"),
+    )
+    removed = json.loads((tmp_path / "removed" / "manifest.json").read_text())
+    kept = [r["url"] for s in removed["shards"] for r in pq.read_table(tmp_path / "removed" / s["path"]).to_pylist()]
+    assert urls[1] not in kept and urls[0] in kept and len(kept) == len(urls)
