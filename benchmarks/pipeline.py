@@ -5,6 +5,8 @@ From a fresh clone (`make install` builds .venv, ~2 min):
     .venv/bin/python benchmarks/pipeline.py --docs 3000 --no-stages          # a quick look (~1.5 min)
     .venv/bin/python benchmarks/pipeline.py --input my.jsonl.gz --json out.json
     .venv/bin/python benchmarks/pipeline.py --scaling            # rootstock alone at 100k and 300k docs
+    .venv/bin/python benchmarks/pipeline.py --web                # a web crawl: WARC → langid → … → Parquet
+    .venv/bin/python benchmarks/pipeline.py --web --pages 600 --no-stages    # a quick look at the web crawl
 
 Time at the default (20,000 docs ≈ 43 MB, 2 workers), extrapolated from fixed + per-document
 costs measured at 100–5,000 docs: rootstock ~1.2 min, its stage ablation ~2 min, datatrove
@@ -65,6 +67,25 @@ generates each corpus in turn (~1 min and ~0.3 GB of JSONL.gz for 300k) and dele
 Corpus: benchmarks/corpus.py (13 languages incl. Han and Devanagari, ~2.1 KB documents, 5%
 exact and 5% near duplicates, PII in ~2%), or --input (resharded into --files files, so all
 arms read the same files). Each arm reads the files in parallel, W ways.
+
+Web crawl (`--web`, `--pages N`, default 4,000): the job starts from WARC files instead of
+extracted text. Pages come from catalog/sample/web_pages.py (`make_pages(N, --seed)`: a known
+main text in 18 languages inside news, blog, forum and product templates full of boilerplate,
+served in the charsets sites use, HTTP and <meta> charsets that sometimes lie), written by
+benchmarks/web.py's `write_warc` as HTTP 200 response records, one gzip member per record, over
+--files WARC files. The arms:
+  rootstock  the same run, the catalogue entry `kind: warc` over those files (the kind fills id
+             and url; `on_error: skip`, as for a crawl): fastwarc, decode_html and the default
+             HTML extractor, then the same stages, runner and workers.
+  datatrove  the same FineWeb-style pipeline with WarcReader → Trafilatura (its defaults:
+             favour_precision, deduplicate, a 1 s timeout per page in an extraction subprocess
+             per task, whose CPU is in the tree's) in place of JsonlReader.
+  floor      the same kernels, the read step being rootstock's WARC reader kernel
+             (sources/warc.iter_unit: framing, fastwarc, decode_html, the default extractor).
+The table adds pages (WARC records in, the same for every arm) and docs in (pages the arm's
+reader and extractor turned into documents): pages/s is the like-for-like rate, docs/s counts
+what each arm extracted. The datatrove arm loads each language's word tokenizer (per-language
+Gopher filters, MinHash signatures) once per task: a fixed cost that weighs most at small N.
 """
 
 from __future__ import annotations
@@ -74,6 +95,7 @@ import ctypes
 import json
 import os
 import resource
+import shlex
 import shutil
 import subprocess
 import sys
@@ -243,18 +265,53 @@ def prepare_corpus(root: Path, docs: int | None, files: int, seed: int, input_pa
     return out, stats
 
 
+def is_web(corpus_dir: Path) -> bool:
+    """A corpus of WARC files (--web) rather than JSONL.gz."""
+    return any(corpus_dir.glob("*.warc.gz"))
+
+
+def prepare_web_corpus(root: Path, pages: int, files: int, seed: int) -> tuple[Path, dict]:
+    """`pages` generated web pages (catalog/sample/web_pages.py) as HTTP 200 response records in `files` WARC files."""
+    # benchmarks/web.py puts catalog/sample on sys.path and imports web_pages' make_pages from there.
+    from benchmarks.web import make_pages, write_warc
+
+    out = root / f"web-{pages}"
+    if out.exists():
+        return out, json.loads((out / "stats.json").read_text())
+    out.mkdir(parents=True)
+    start = time.perf_counter()
+    made = make_pages(pages, seed)
+    for k in range(files):
+        write_warc(made[k::files], out / f"part-{k:05d}.warc.gz")
+    stats = {
+        "docs": len(made),
+        "bytes": sum(len(page.html) for page in made),
+        "warc_bytes": sum(path.stat().st_size for path in out.glob("*.warc.gz")),
+        "files": files,
+        "languages": sorted({page.lang for page in made}),
+        "not_utf8": sum(page.charset != "utf-8" for page in made),
+        "no_header_charset": sum(page.declared_charset is None for page in made),
+        "generate_s": time.perf_counter() - start,
+    }
+    (out / "stats.json").write_text(json.dumps(stats))
+    return out, stats
+
+
 def rootstock_config(root: Path, corpus_dir: Path, stages: tuple[str, ...], name: str) -> Path:
     import yaml
 
     from benchmarks.corpus import write_bench_catalog
 
-    connector = {
-        "kind": "jsonl",
-        "paths": [str(corpus_dir / "*.jsonl.gz")],
-        "text_field": "text",
-        "id_field": "id",
-        "url_field": "url",
-    }
+    if is_web(corpus_dir):  # the kind fills id and url; damaged records are counted and skipped, as for a crawl
+        connector = {"kind": "warc", "paths": [str(corpus_dir / "*.warc.gz")], "on_error": "skip"}
+    else:
+        connector = {
+            "kind": "jsonl",
+            "paths": [str(corpus_dir / "*.jsonl.gz")],
+            "text_field": "text",
+            "id_field": "id",
+            "url_field": "url",
+        }
     catalog = write_bench_catalog(
         root / "catalog",
         connector,
@@ -299,7 +356,11 @@ def run_rootstock(
     ]
     result = measure(cmd, root / f"{name}.log")
     totals = json.loads((out / "manifest.json").read_text())["totals"]
-    result.update(docs_in=totals["docs_in"], kept=totals["docs_out"], dropped=_by_stage(totals["dropped_by_reason"]))
+    dropped = _by_stage(totals["dropped_by_reason"])
+    result.update(docs_in=totals["docs_in"], kept=totals["docs_out"], dropped=dropped)
+    if is_web(corpus_dir):  # docs_in counts every response record; those not turned into a page are `input` drops
+        dropped["extract"] = dropped.pop("input", {})
+        result["extracted"] = totals["docs_in"] - sum(dropped["extract"].values())
     shutil.rmtree(out, ignore_errors=True)
     return result
 
@@ -453,8 +514,9 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup import MinhashDedupBuckets, MinhashDedupCluster, MinhashDedupFilter
     from datatrove.pipeline.dedup.minhash import MinhashConfig
+    from datatrove.pipeline.extractors import Trafilatura
     from datatrove.pipeline.formatters import PIIFormatter
-    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.readers import JsonlReader, WarcReader
     from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
     LocalLanguageFilter, PerLanguage, PerLanguageMinhashSignature = _datatrove_classes()
@@ -467,10 +529,14 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     def reader(folder: Path, pattern: str):
         return JsonlReader(str(folder), glob_pattern=pattern)
 
+    web = is_web(corpus_dir)
+    # Web: WarcReader (UTF-8, else cchardet; python-magic for records without a payload type) → Trafilatura
+    # with its defaults (each task extracts in a sandbox subprocess, 1 s timeout per page), as FineWeb starts.
+    start = [WarcReader(str(corpus_dir), glob_pattern="*.warc.gz"), Trafilatura()] if web else []
     steps = {
         "filter": LocalPipelineExecutor(
             pipeline=[
-                reader(corpus_dir, "*.jsonl.gz"),
+                *(start or [reader(corpus_dir, "*.jsonl.gz")]),
                 LocalLanguageFilter(model),
                 PerLanguage(_gopher_repetition, "Gopher repetition (per language)"),
                 PerLanguage(_gopher_quality, "Gopher quality (per language)"),
@@ -522,8 +588,13 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     kept = sum(pq.ParquetFile(p).metadata.num_rows for p in final.rglob("*.parquet"))
     dropped: dict[str, dict[str, int]] = defaultdict(dict)
     times = {}
+    extract: Counter = Counter()
     for key, block in blocks.items():
         times[key] = block.get("time_stats", {}).get("total", 0.0)
+        if web and "Trafilatura" in key:  # summed over the filter step's tasks
+            extract.update(
+                {k: (v.get("total", 0) if isinstance(v, dict) else v) for k, v in block.get("stats", {}).items()}
+            )
         stage = (
             "langid"
             if "Language ID" in key
@@ -540,7 +611,19 @@ def datatrove_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
         if stage == "dedup":
             reasons = {"minhash": stats["dropped"]}
         dropped[stage].update(reasons or {_plain(key).split(": ")[-1]: stats["dropped"]})
-    return {"kept": kept, "dropped": dict(dropped), "stage_walls": walls, "block_times": times}
+    result = {"kept": kept, "dropped": dict(dropped), "stage_walls": walls, "block_times": times}
+    if web:
+        pages = json.loads((corpus_dir / "stats.json").read_text())["docs"]
+        # The reader skips records it cannot decode (UTF-8 fails, cchardet has no answer) or not typed HTML;
+        # the extractor drops empty output ("dropped"), timeouts and errors.
+        reasons = {
+            "not_decoded": pages - extract["total"],
+            "no_text": extract["dropped"],
+            **{reason: extract[reason] for reason in ("timeout", "clean_error", "broken_process")},
+        }
+        result["dropped"]["extract"] = {reason: n for reason, n in reasons.items() if n}
+        result.update(docs_in=pages, extracted=extract["forwarded"])
+    return result
 
 
 # --------------------------------------------------------------------------- kernel floor
@@ -585,17 +668,26 @@ def _floor_worker(rank: int, files: list[str], out: Path, conn) -> None:
             min_scores[lang] = _floor_min_score(lang)
         return min_scores[lang]
 
-    # 1. read + parse
+    # 1. read + parse (--web: WARC framing + fastwarc + decode_html + the default extractor, sources/warc.py)
     t = clock()
     docs = []
+    dropped: Counter = Counter()
     for path in files:
+        if path.endswith(".warc.gz"):
+            from rootstock.sources import warc
+
+            for _, _, record in warc.iter_unit(("file", path), [path], warc.WarcOptions()):
+                if isinstance(record, dict):
+                    docs.append({"id": record["warc_record_id"], "text": record["text"], "url": record["url"]})
+                else:
+                    dropped[f"extract:{record.code}"] += 1
+            continue
         with gzip.open(path, "rb") as handle:
             for line in handle:
                 record = orjson.loads(line)
                 docs.append({"id": str(record["id"]), "text": record["text"], "url": record.get("url")})
     times["read + parse"] += clock() - t
-    n_in = len(docs)
-    dropped: Counter = Counter()
+    n_in = len(docs) + sum(dropped.values())
 
     # 2. language ID, routed (no declared languages)
     t = clock()
@@ -704,7 +796,9 @@ def _floor_worker(rank: int, files: list[str], out: Path, conn) -> None:
     table = pa.Table.from_pylist([{name: doc.get(name) for name in schema.names} for doc in rows], schema=schema)
     pq.write_table(table, str(out / f"part-{rank:05d}.parquet"), compression="zstd", row_group_size=10_000)
     times["parquet write"] += clock() - t
-    conn.send({"times": dict(times), "docs_in": n_in, "kept": len(rows), "dropped": dict(dropped)})
+    conn.send(
+        {"times": dict(times), "docs_in": n_in, "extracted": len(docs), "kept": len(rows), "dropped": dict(dropped)}
+    )
     conn.close()
 
 
@@ -748,7 +842,8 @@ def _floor_graph(nodes: list[tuple], threshold: float = 0.8) -> dict[str, str]:
 def floor_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     import multiprocessing as mp
 
-    files = sorted(str(p) for p in corpus_dir.glob("*.jsonl.gz"))
+    web = is_web(corpus_dir)
+    files = sorted(str(p) for p in corpus_dir.glob("*.warc.gz" if web else "*.jsonl.gz"))
     # Import the kernels' modules once; each worker loads its own model (as Beam's DoFn.setup).
 
     ctx = mp.get_context("fork")
@@ -781,13 +876,16 @@ def floor_arm(corpus_dir: Path, out: Path, workers: int) -> dict:
     dropped: Counter = Counter()
     for result in results:
         dropped.update(result["dropped"])
-    return {
+    result = {
         "docs_in": sum(r["docs_in"] for r in results),
         "kept": sum(r["kept"] for r in results),
         "dropped": _by_stage(dict(dropped)),
         "kernel_times": dict(times),
         "templates": len(templates),
     }
+    if web:
+        result["extracted"] = sum(r["extracted"] for r in results)
+    return result
 
 
 # --------------------------------------------------------------------------- profile (optional)
@@ -878,6 +976,7 @@ def _datatrove_stage(block: str) -> str | None:
         ("MinHash", "dedup"),
         ("PII", "pii"),
         ("READER", "read + write"),
+        ("EXTRAC", "read + write"),  # --web: the HTML extractor
         ("WRITER", "read + write"),
     ):
         if key in block:
@@ -907,11 +1006,84 @@ HEADER = (
 )
 
 
+WEB_HEADER = (
+    f"{'arm':10} {'pages':>6} {'docs in':>7} {'kept':>6} {'wall s':>7} {'pages/s':>7} {'docs/s':>7} {'MB/s':>6} "
+    f"{'CPU s':>7} {'CPU/w':>6} {'tree RSS':>9} {'tree PSS':>9} {'max proc':>8} {'procs':>5}"
+)
+
+
+def _web_row(name: str, r: dict, pages: int, nbytes: int) -> str:
+    return (
+        f"{name:10} {pages:6d} {r['extracted']:7d} {r['kept']:6d} {r['wall_s']:7.1f} {pages / r['wall_s']:7.1f} "
+        f"{r['extracted'] / r['wall_s']:7.1f} {nbytes / 1e6 / r['wall_s']:6.2f} {r['cpu_s']:7.1f} "
+        f"{r['cpu_s'] / r['wall_s']:6.2f} {r['peak_tree_rss_mib']:9.0f} {r['peak_tree_pss_mib']:9.0f} "
+        f"{r['max_process_hwm_mib']:8.0f} {r['max_processes']:5d}"
+    )
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+def _report_web_rates(results: dict) -> None:
+    """--web: the per-arm table and the ratios, per page in (the same WARC records for every arm) and per document."""
+    c, arms = results["corpus"], results["arms"]
+    pages, nbytes = c["docs"], c["bytes"]
+    print(
+        f"\n{pages} web pages in {c['files']} WARC files ({nbytes / 1e6:.1f} MB of HTML, {c['warc_bytes'] / 1e6:.1f} MB "
+        f"gzipped), {results['workers']} workers; docs in = pages the arm's reader + HTML extractor turned into "
+        f"documents, kept = documents written; pages/s = pages / wall, docs/s = docs in / wall, MB/s of HTML; "
+        f"CPU s = user + system of the arm's whole process tree (datatrove's extractor subprocesses included); "
+        f"memory in MiB: tree RSS / tree PSS = peak of the sum over the arm's processes (sampled every 0.2 s), "
+        f"max proc = largest single-process peak (VmHWM)"
+    )
+    print(WEB_HEADER)
+    for name in ("rootstock", "datatrove", "floor"):
+        if name in arms:
+            print(_web_row(name, arms[name], pages, nbytes))
+    if "floor" not in arms:
+        print("floor: not run (--arms)")
+    page_rates = {name: pages / r["wall_s"] for name, r in arms.items()}
+    doc_rates = {name: r["extracted"] / r["wall_s"] for name, r in arms.items()}
+    checks = results["checks"] = {}
+    if "rootstock" in arms and "datatrove" in arms:
+        ratio = page_rates["rootstock"] / page_rates["datatrove"]
+        docs_ratio = doc_rates["rootstock"] / doc_rates["datatrove"]
+        checks["rootstock_vs_datatrove"] = {
+            "ratio": ratio,
+            "docs_ratio": docs_ratio,
+            "target": f">= {TARGET_VS_DATATROVE}",
+            "pass": ratio >= TARGET_VS_DATATROVE,
+        }
+        print(
+            f"\nrootstock / datatrove docs/s  = {docs_ratio:.2f}   (documents each arm extracted, per wall second)"
+            f"\nrootstock / datatrove pages/s = {ratio:.2f}   (the same pages in; target >= {TARGET_VS_DATATROVE}: "
+            f"{_verdict(ratio >= TARGET_VS_DATATROVE)});  CPU s ratio datatrove / rootstock = "
+            f"{arms['datatrove']['cpu_s'] / arms['rootstock']['cpu_s']:.2f}"
+        )
+    if "rootstock" in arms and "floor" in arms:
+        ratio = page_rates["floor"] / page_rates["rootstock"]
+        checks["floor_vs_rootstock"] = {
+            "ratio": ratio,
+            "target": f"<= {TARGET_VS_FLOOR}",
+            "pass": ratio <= TARGET_VS_FLOOR,
+        }
+        print(
+            f"floor / rootstock pages/s     = {ratio:.2f}   (target <= {TARGET_VS_FLOOR}: "
+            f"{_verdict(ratio <= TARGET_VS_FLOOR)};  rootstock/floor = {1 / ratio:.2f})"
+        )
+
+
 def report(results: dict) -> None:
+    web = results.get("web", False)
+    if web:
+        _report_web_rates(results)
+    else:
+        _report_rates(results)
+    _report_stages(results, web)
+
+
+def _report_rates(results: dict) -> None:
     c = results["corpus"]
     docs, nbytes = c["docs"], c["bytes"]
     arms = results["arms"]
@@ -949,13 +1121,22 @@ def report(results: dict) -> None:
             f"{_verdict(ratio <= TARGET_VS_FLOOR)};  rootstock/floor = {1 / ratio:.2f})"
         )
 
+
+def _report_stages(results: dict, web: bool) -> None:
+    arms = results["arms"]
     names = [n for n in ("rootstock", "datatrove", "floor") if n in arms]
     print(
         "\ndocuments dropped per stage (own thresholds and detectors, not expected to match; rootstock and the "
         "floor route\nlow-confidence LID to `und` instead of dropping; datatrove drops LID score < 0.65)"
     )
+    if web:
+        print(
+            "extract = WARC pages that became no document: rootstock and the floor decode (decode_html) and extract "
+            "with rootstock's default extractor;\ndatatrove's WarcReader decodes UTF-8 else cchardet, then its "
+            "Trafilatura (favour_precision, 1 s timeout)"
+        )
     print(f"{'stage':10} " + "".join(f" {n:>36}" for n in names))
-    for stage in STAGES:
+    for stage in (("extract",) if web else ()) + STAGES:
         cells = []
         for n in names:
             reasons = arms[n].get("dropped", {}).get(stage, {})
@@ -1005,6 +1186,11 @@ def report(results: dict) -> None:
         )
     if "datatrove" in arms:
         print("  datatrove: its own per-block time (stats.json), summed over tasks")
+    if web:
+        print(
+            "  --web: 'read + write' includes WARC parsing, charset decoding and HTML extraction in every arm "
+            "(datatrove: the WarcReader and Trafilatura blocks, the latter waiting on its extraction subprocess)"
+        )
     if ablation:
         print(
             "  ablation runs: "
@@ -1074,6 +1260,29 @@ def _load_note(load: float, when: str = "now") -> None:
         )
 
 
+def run_arms(args: argparse.Namespace, results: dict, root: Path, corpus_dir: Path, env: dict) -> None:
+    arms = results["arms"] = {}
+    for arm in args.arms.split(","):
+        print(f"running {arm} …", flush=True)
+        if arm == "rootstock":
+            arms[arm] = run_rootstock(root, corpus_dir, args.workers)
+        else:
+            arms[arm] = run_arm(arm, root, corpus_dir, args.workers, env)
+        print(f"  {arm}: {arms[arm]['wall_s']:.1f} s", flush=True)
+        if arm == "rootstock" and args.stages:  # right after the full run, so they see the same machine
+            results["ablation"] = []
+            for k in range(len(STAGES)):
+                enabled = STAGES[:k]
+                name = "ingest → parquet" + "".join(f" +{s}" for s in enabled)
+                print(f"running rootstock ablation: {name} …", flush=True)
+                r = run_rootstock(root, corpus_dir, args.workers, enabled, name=f"ablation{k}")
+                results["ablation"].append({"name": name, **r})
+            results["ablation"].append({"name": "… +pii (the full run)", **arms["rootstock"]})
+    if args.profile:
+        print("running rootstock under cProfile (in-process, 1 worker) …", flush=True)
+        results["profile"] = run_arm("profile", root, corpus_dir, 1, env)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=None, help="documents (default 20000; with --input: all of them)")
@@ -1084,6 +1293,12 @@ def main() -> None:
         help="a JSONL(.gz) file with `text` (and optional `id`, `url`) instead of the generated corpus",
     )
     ap.add_argument("--files", type=int, default=8, help="input files the corpus is split into")
+    ap.add_argument(
+        "--web",
+        action="store_true",
+        help="a web crawl: generated HTML pages in WARC files, read and extracted by each arm",
+    )
+    ap.add_argument("--pages", type=int, default=4000, help="with --web: web pages (default 4000)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--arms", default="rootstock,datatrove,floor")
     ap.add_argument(
@@ -1111,6 +1326,10 @@ def main() -> None:
     unknown = set(args.arms.split(",")) - {"rootstock", "datatrove", "floor"}
     if unknown:
         ap.error(f"--arms: unknown {sorted(unknown)}; choose from rootstock,datatrove,floor")
+    if args.web and (args.input or args.docs is not None or args.scaling):
+        ap.error("--web generates its own pages (--pages); it does not take --input, --docs or --scaling")
+    if args.web:
+        print("command: " + shlex.join([".venv/bin/python", "benchmarks/pipeline.py", *sys.argv[1:]]), flush=True)
     _become_subreaper()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="rootstock-pipeline-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -1136,6 +1355,20 @@ def main() -> None:
                 results["scaling"].append({"docs": stats["docs"], "bytes": stats["bytes"], **r})
                 shutil.rmtree(corpus_dir, ignore_errors=True)
             report_scaling(results)
+        elif args.web:
+            results["web"] = True
+            corpus_dir, stats = prepare_web_corpus(root, args.pages, args.files, args.seed)
+            results["corpus"] = stats
+            print(
+                f"corpus: {stats['docs']} web pages (catalog/sample/web_pages.py, seed {args.seed}), "
+                f"{stats['bytes'] / 1e6:.1f} MB of HTML, {stats['files']} WARC files ({stats['warc_bytes'] / 1e6:.1f} MB "
+                f"gzipped, one gzip member per record), {len(stats['languages'])} languages, {stats['not_utf8']} pages "
+                f"not in UTF-8, {stats['no_header_charset']} without an HTTP charset; generated in "
+                f"{stats['generate_s']:.0f} s; {args.workers} workers",
+                flush=True,
+            )
+            run_arms(args, results, root, corpus_dir, env)
+            report(results)
         else:
             docs = args.docs if args.docs is not None else (None if args.input else 20_000)
             corpus_dir, stats = prepare_corpus(root, docs, args.files, args.seed, args.input)
@@ -1153,26 +1386,7 @@ def main() -> None:
                 f"{args.workers} workers",
                 flush=True,
             )
-            arms = results["arms"] = {}
-            for arm in args.arms.split(","):
-                print(f"running {arm} …", flush=True)
-                if arm == "rootstock":
-                    arms[arm] = run_rootstock(root, corpus_dir, args.workers)
-                else:
-                    arms[arm] = run_arm(arm, root, corpus_dir, args.workers, env)
-                print(f"  {arm}: {arms[arm]['wall_s']:.1f} s", flush=True)
-                if arm == "rootstock" and args.stages:  # right after the full run, so they see the same machine
-                    results["ablation"] = []
-                    for k in range(len(STAGES)):
-                        enabled = STAGES[:k]
-                        name = "ingest → parquet" + "".join(f" +{s}" for s in enabled)
-                        print(f"running rootstock ablation: {name} …", flush=True)
-                        r = run_rootstock(root, corpus_dir, args.workers, enabled, name=f"ablation{k}")
-                        results["ablation"].append({"name": name, **r})
-                    results["ablation"].append({"name": "… +pii (the full run)", **arms["rootstock"]})
-            if args.profile:
-                print("running rootstock under cProfile (in-process, 1 worker) …", flush=True)
-                results["profile"] = run_arm("profile", root, corpus_dir, 1, env)
+            run_arms(args, results, root, corpus_dir, env)
             report(results)
         results["machine"]["loadavg_end"] = os.getloadavg()
         _load_note(results["machine"]["loadavg_end"][1], "over the last 5 minutes")
