@@ -10,7 +10,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from rootstock.catalog.entry import SourceEntry
-from rootstock.catalog.registry import LanguageRegistry, load_registry
+from rootstock.catalog.registry import (
+    REGISTRY_PATH,
+    LanguageRegistry,
+    base_languages,
+    load_registry,
+    merge_overlay,
+    use_overlay,
+)
 from rootstock.errors import CatalogError, ConfigError
 from rootstock.paths import is_url, resolve_path
 from rootstock.sources.connectors import PATH_OPTIONS, check_connector
@@ -24,6 +31,7 @@ class Catalog:
     root: Path
     entries: dict[str, SourceEntry] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    languages: list[dict] = field(default_factory=list)  # the catalogue's languages.yaml entries
 
     def __getitem__(self, uid: str) -> SourceEntry:
         return self.entries[uid]
@@ -78,7 +86,13 @@ def _check_entry(entry: SourceEntry, file: Path, registry: LanguageRegistry) -> 
     for i, code in enumerate(entry.languages):
         if code not in registry:
             hint = registry.resolve(code)
-            reason = f"{code!r} is not a registry code" + (f" (did you mean {hint!r}?)" if hint else "")
+            if hint:
+                reason = f"{code!r} is written {hint!r} here (the canonical code)"
+            else:
+                close = registry.suggest(code)
+                reason = f"{code!r} is not a language code (ISO 639 or BCP-47)" + (
+                    f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                )
             problems.append((str(file), f"languages.{i}", reason))
     for fld, reason in check_connector(entry.connector):
         problems.append((str(file), f"connector.{fld}", reason))
@@ -116,11 +130,41 @@ def validate_catalog(root: str | Path) -> tuple[Catalog, list[tuple[str, str, st
     return _load(Path(root), check_files=True)
 
 
+def _languages(root: Path) -> tuple[list[dict], list[tuple[str, str, str]]]:
+    """The catalogue's own languages.yaml (languages to add, fields of built-in ones to change)."""
+    path = root / "languages.yaml"
+    if not path.is_file() or path.resolve() == REGISTRY_PATH.resolve():
+        return [], []
+    try:
+        data = read_yaml(path, "language registry")
+    except ConfigError as err:
+        return [], [(str(path), "(file)", p.reason) for p in err.problems]
+    items = data.get("languages") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return [], [(str(path), "languages", "a list of language entries is required")]
+    problems, kept = [], []
+    base = base_languages()
+    for i, item in enumerate(items):
+        try:
+            if not isinstance(item, dict) or not item.get("code"):
+                raise ValueError("each entry needs a `code`")
+            merge_overlay(list(base), [item])
+        except ValidationError as err:
+            problems += [(str(path), f"languages.{i}.{f}", r) for _, f, r in validation_problems(err, str(path))]
+            continue
+        except ValueError as err:
+            problems.append((str(path), f"languages.{i}", str(err)))
+            continue
+        kept.append(item)
+    return kept, problems
+
+
 def _load(root: Path, *, check_files: bool) -> tuple[Catalog, list[tuple[str, str, str]]]:
-    registry = load_registry()
     root = root.resolve()
-    catalog = Catalog(root=root)
-    problems: list[tuple[str, str, str]] = []
+    languages, problems = _languages(root)
+    use_overlay(languages)
+    registry = load_registry()
+    catalog = Catalog(root=root, languages=languages)
     directory = _sources_dir(root)
     if not directory.is_dir():
         return catalog, [(str(root), "(catalogue)", "no such directory")]

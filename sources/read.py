@@ -9,6 +9,7 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
 from rootstock.catalog.entry import SourceEntry
+from rootstock.catalog.registry import use_overlay
 from rootstock.errors import ConfigError, InputError
 from rootstock.sources.connectors import UNIT_KINDS, options_for
 from rootstock.sources.files import as_pattern
@@ -25,11 +26,21 @@ SKIPPED = "skipped"  # tag of the output carrying records that could not become 
 class _ReadRecords(beam.DoFn):
     """Reads one work unit (a file, or a dataset shard) into documents; see sources/units.py."""
 
-    def __init__(self, entry: SourceEntry, paths: list[str], catalog_root: str | None, report=None, blocklist=None):
+    def __init__(
+        self,
+        entry: SourceEntry,
+        paths: list[str],
+        catalog_root: str | None,
+        report=None,
+        blocklist=None,
+        languages=None,
+    ):
         self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
-        self.blocklist = blocklist
+        self.blocklist, self.languages = blocklist, languages
 
     def setup(self):
+        if self.languages is not None:
+            use_overlay(self.languages)  # the catalogue's own languages.yaml, in this worker too
         self.reader = UnitReader(self.entry, self.paths, self.catalog_root, self.report, self.blocklist)
 
     def process(self, unit):
@@ -73,9 +84,11 @@ class ReadSource(beam.PTransform):
         catalog_root: str | None = None,
         report=None,
         blocklist_files: list[str] | None = None,
+        languages: list[dict] | None = None,
     ):
         super().__init__(label=f"Read[{entry.uid}]")
         self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
+        self.languages = languages
         spec = entry.connector.url_filter
         self.blocklist = UrlBlocklist(spec, blocklist_files or []) if spec else None
 
@@ -98,7 +111,7 @@ class ReadSource(beam.PTransform):
             | "SpreadFiles" >> beam.Reshuffle()
             | "Parse"
             >> beam.ParDo(
-                _ReadRecords(self.entry, self.paths, self.catalog_root, self.report, self.blocklist)
+                _ReadRecords(self.entry, self.paths, self.catalog_root, self.report, self.blocklist, self.languages)
             ).with_outputs(SKIPPED, main="documents")
         )
 
@@ -120,7 +133,9 @@ class ReadCatalog(beam.PTransform):
         for entry in self.entries:
             paths = self.catalog.resolve_paths(entry.uid)
             blocklists = self.catalog.resolve_blocklist_files(entry.uid)
-            read = pbegin | ReadSource(entry, paths, str(self.catalog.root), self.report, blocklists)
+            read = pbegin | ReadSource(
+                entry, paths, str(self.catalog.root), self.report, blocklists, self.catalog.languages
+            )
             documents.append(read.documents)
             skipped.append(read[SKIPPED])
         return Ingested(

@@ -46,6 +46,9 @@ ORIGIN_FIELDS: dict[str, str] = {
     "title": "str",
 }
 ORIGIN_KEY = "_origin"
+# Field left on a document whose record named a language that is none (`lang_field: "xx"`):
+# not a column, only counted.
+UNKNOWN_LANGUAGE = "lang_unknown"
 
 
 @dataclass(frozen=True)
@@ -196,10 +199,11 @@ class DocumentBuilder:
             if unknown:  # a connector's bug, not the data's
                 raise ValueError(f"origin fields {sorted(unknown)} are not in ORIGIN_FIELDS")
             origin = {name: origin.get(name) for name in ORIGIN_FIELDS}
-        return {
+        lang = self._lang(record.get(spec.lang_field)) if spec.lang_field else self.default_lang
+        doc = {
             "id": doc_id,
             "text": text,
-            "lang": self._lang(record.get(spec.lang_field)) if spec.lang_field else self.default_lang,
+            "lang": lang,
             "source": self.source,
             "source_doc_id": original_id,
             "url": None if url in (None, "") else str(url),
@@ -210,3 +214,6 @@ class DocumentBuilder:
             "meta": to_json(meta),
             "origin": origin,
         }
+        if lang == UNDETERMINED and spec.lang_field and record.get(spec.lang_field) not in (None, ""):
+            doc[UNKNOWN_LANGUAGE] = True  # counted (input:unknown_language), then left to language ID
+        return doc

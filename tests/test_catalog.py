@@ -104,7 +104,7 @@ def test_validator_reports_every_bad_entry_with_file_field_and_reason(tmp_catalo
     assert "good" not in by_file
     assert by_file["bad_license"][0][0] == "license.id" and "Not-A-Licence-1.0" in by_file["bad_license"][0][1]
     assert by_file["other_no_text"][0][0] == "license" and "text" in by_file["other_no_text"][0][1]
-    assert by_file["bad_language"] == [("languages.1", "'zh' is not a registry code (did you mean 'zhs'?)")]
+    assert by_file["bad_language"] == [("languages.1", "'zh' is written 'zhs' here (the canonical code)")]
     assert by_file["bad_custodian"][0][0] == "custodian.type"
     assert by_file["missing_field"][0][0] == "removal_contact"
     assert by_file["unknown_key"][0][0] == "connector.text_feild"
@@ -126,7 +126,7 @@ def test_cli_validate_exits_non_zero_and_names_file_and_field(tmp_catalog: Path)
     write_catalog(tmp_catalog, entry("ok", JSONL), entry("broken", JSONL, languages=["xx-not-a-lang"]))
     result = run_cli("catalog", "validate", str(tmp_catalog), check=False)
     assert result.returncode == 1
-    assert "broken.yaml: languages.0: 'xx-not-a-lang' is not a registry code" in result.stderr
+    assert "broken.yaml: languages.0: 'xx-not-a-lang' is not a language code (ISO 639 or BCP-47)" in result.stderr
     assert "1 problem(s)" in result.stderr
     ok = run_cli("catalog", "validate", str(CATALOG))
     assert "catalogue entries OK" in ok.stdout

@@ -63,7 +63,9 @@ def test_chinese_script_decides_zhs_or_zht():
 def test_glotlid_style_labels_and_explicit_label_map(lid):
     assert lid._map("eng_Latn") == "en" and lid._map("arb_Arab") == "ar"
     assert lid._map("zho_Hant") == "zht" and lid._map("cmn_Hans") == "zhs"
-    assert lid._map("deu_Latn") is None  # not a registry language
+    assert lid._map("deu_Latn") == "de"  # beyond the registry file: any ISO 639 language (issue 16)
+    assert lid._map("srp_Latn") == "sr-Latn" and lid._map("srp_Cyrl") == "sr"
+    assert lid._map("qqq_Latn") is None  # not a language
     mapped = LanguageIdentifier(label_map={"arz": "ar"})
     assert "arz" in mapped.coverage()["ar"]
     with pytest.raises(ValueError, match="not a registry code"):

@@ -14,12 +14,13 @@ from typing import Any
 
 import apache_beam as beam
 
-from rootstock.sources.records import stable_id
+from rootstock.sources.records import UNKNOWN_LANGUAGE, stable_id
 
 # Field left on a renamed document (not a column; only counted), and the note it counts as.
 ID_RENAMED = "id_renamed"
 DUPLICATE_ID_NOTE = "input:duplicate_id"
-_RENAMED = "duplicate id"  # a fourth id part: no source/original-id id has it
+_RENAMED = "duplicate id"
+UNKNOWN_LANGUAGE_NOTE = "input:unknown_language"  # a record's language field named no language  # a fourth id part: no source/original-id id has it
 
 
 def renamed_id(doc: dict[str, Any]) -> str:
@@ -35,7 +36,10 @@ def _rename(doc: dict[str, Any], shared: dict[str, int]) -> dict[str, Any]:
 
 def read_notes(doc: dict[str, Any]) -> list[str]:
     """Notes counted over every document read (not only the written ones)."""
-    return [DUPLICATE_ID_NOTE] if doc.get(ID_RENAMED) else []
+    notes = [DUPLICATE_ID_NOTE] if doc.get(ID_RENAMED) else []
+    if doc.get(UNKNOWN_LANGUAGE):
+        notes.append(UNKNOWN_LANGUAGE_NOTE)
+    return notes
 
 
 class UniqueIds(beam.PTransform):

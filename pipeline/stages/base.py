@@ -20,6 +20,7 @@ import apache_beam as beam
 import pyarrow as pa
 
 from rootstock.catalog.entry import SourceEntry
+from rootstock.catalog.registry import use_overlay
 from rootstock.pipeline.release.publish import WORK_DIR
 from rootstock.strict import Strict
 
@@ -117,8 +118,15 @@ class DocumentFn(beam.DoFn):
     launcher and is pickled to every worker).
     """
 
+    registry_overlay: list[dict[str, Any]] | None = None  # the catalogue's languages.yaml, set by the stage
+
     def __init__(self, stage: str, settings: StageSettings):
         self.stage, self.settings = stage, settings
+
+    def setup(self):
+        """Subclasses that load models call this first: the catalogue's own languages reach the worker."""
+        if self.registry_overlay is not None:
+            use_overlay(self.registry_overlay)
 
     def reject(self, doc: dict[str, Any], reason: str) -> beam.pvalue.TaggedOutput:
         return reject(doc, self.stage, reason)
@@ -146,5 +154,8 @@ class DocumentStage(Stage):
             documents = documents | "Batch" >> beam.BatchElements(
                 min_batch_size=self.batch_size, max_batch_size=self.batch_size
             )
-        results = documents | self.step >> beam.ParDo(self.make_fn()).with_outputs(REJECTED, main="kept")
+        fn = self.make_fn()
+        if isinstance(fn, DocumentFn) and self.context.catalog is not None:
+            fn.registry_overlay = self.context.catalog.languages
+        results = documents | self.step >> beam.ParDo(fn).with_outputs(REJECTED, main="kept")
         return StageOutput(results.kept, results[REJECTED])

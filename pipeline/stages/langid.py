@@ -97,6 +97,7 @@ class _Identify(DocumentFn):
         self.declared = declared
 
     def setup(self):
+        super().setup()
         self.lid = _identifier(self.settings)
         self.covered = frozenset(self.lid.coverage())
         self.min_score = MinScores(self.settings)

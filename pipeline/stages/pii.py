@@ -70,6 +70,7 @@ class _Protect(DocumentFn):
         self.source_policies, self.rejected_set = source_policies, rejected_set
 
     def setup(self):
+        super().setup()
         self._policies: dict[str, dict[str, str]] = {}
 
     def _policy(self, source: str) -> dict[str, str]:

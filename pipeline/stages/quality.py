@@ -169,6 +169,7 @@ class _Assess(DocumentFn):
         self.langid = langid
 
     def setup(self):
+        super().setup()
         self.thresholds = ThresholdResolver(self.settings, self.langid)
         self.programming = {lang.code for lang in load_registry().programming()}
         self.perplexity = {
