@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, field_validator
 
 from rootstock.errors import ConfigError
-from rootstock.paths import absolute, resolve_path
+from rootstock.paths import absolute, is_url, parent, resolve_path
 from rootstock.pipeline.beam.shards import ShardsConfig
 from rootstock.pipeline.stages.registry import StagesConfig
 from rootstock.strict import Strict, read_yaml_model
@@ -66,9 +66,9 @@ class RunConfig(Strict):
 
 def load_config(path: str | Path, *, output: str | None = None) -> RunConfig:
     """Read CONFIG.yaml; `catalog` and `output` become absolute, relative to the config file."""
-    path = Path(path)
+    path = str(path) if is_url(str(path)) else Path(path)
     config = read_yaml_model(path, RunConfig, "run config", ConfigError)
-    base = path.resolve().parent
+    base = parent(path)  # a config read from gs:// names its catalogue relative to that URL
     updates: dict[str, Any] = {"catalog": resolve_path(config.catalog, base)}
     if output is not None:
         updates["output"] = absolute(output)

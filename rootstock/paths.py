@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 from pathlib import Path
 
 
@@ -22,11 +23,21 @@ def absolute(path: str) -> str:
 
 
 def resolve_path(path: str, base: str | Path) -> str:
-    """PATH relative to BASE (the directory of the file that names it), unless absolute or a URL."""
+    """PATH relative to BASE (the directory of the file that names it), unless absolute or a URL.
+    BASE may be a URL itself (a run config or catalogue read from gs://): then so is the result."""
     if is_url(path):
         return path
+    if is_url(str(base)):
+        scheme, rest = str(base).split("://", 1)
+        joined = posixpath.normpath(posixpath.join("/" + rest, path))
+        return f"{scheme}://{joined.lstrip('/')}"
     path = os.path.expanduser(path)
     return os.path.normpath(path if os.path.isabs(path) else os.path.join(base, path))
+
+
+def parent(path: str | Path) -> str:
+    """The directory of a local path or a URL (a URL's stays a URL)."""
+    return posixpath.dirname(str(path).rstrip("/")) if is_url(str(path)) else str(Path(path).resolve().parent)
 
 
 def file_sha256(path: str | Path) -> str:

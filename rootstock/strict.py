@@ -6,6 +6,7 @@ the default, because a config is what a manifest records as "how this was made".
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,14 +67,30 @@ def load_yaml(stream) -> Any:
     return yaml.load(stream, Loader=_UniqueKeyLoader)
 
 
-def read_yaml(path: Path, what: str, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+def _open_text(path: str | Path):
+    """A local file, or a URL through Beam's file systems (gs://, s3://, and the fsspec ones
+    rootstock registers: hf://, http(s)://, memory://…), as text."""
+    if "://" not in str(path):
+        return open(path, encoding="utf-8")
+    from apache_beam.io.filesystems import FileSystems  # noqa: PLC0415 - Beam loads only for a config read from a URL
+
+    try:
+        raw = FileSystems.open(str(path))
+    except Exception as err:  # every store says "missing" its own way (BeamIOError, OSError…)
+        if not FileSystems.exists(str(path)):
+            raise FileNotFoundError(str(path)) from None
+        raise OSError(f"{path}: cannot be read ({err})") from None
+    return io.TextIOWrapper(raw, encoding="utf-8")
+
+
+def read_yaml(path: Path | str, what: str, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
     """A YAML file that must hold a mapping; ERROR names the file and what is wrong with it."""
 
     def fail(reason: str) -> ConfigError:
         return error(problems=[Problem(str(path), None, reason)])
 
     try:
-        with open(path, encoding="utf-8") as handle:  # a file object: YAML's errors name the file
+        with _open_text(path) as handle:  # a file object: YAML's errors name the file
             data = load_yaml(handle)
     except FileNotFoundError:
         raise fail(f"no such {what}") from None
@@ -81,12 +98,14 @@ def read_yaml(path: Path, what: str, error: type[ConfigError] = ConfigError) -> 
         raise fail(f"is a directory, not a {what}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise fail(f"not valid YAML: {err}") from None
+    except OSError as err:
+        raise fail(f"cannot be read ({err})") from None
     if not isinstance(data, dict):
         raise fail(f"a {what} is a YAML mapping")
     return data
 
 
-def read_yaml_model(path: Path, model: type[M], what: str, error: type[ConfigError] = ConfigError) -> M:
+def read_yaml_model(path: Path | str, model: type[M], what: str, error: type[ConfigError] = ConfigError) -> M:
     """A YAML mapping validated by a pydantic MODEL; every problem as `FILE: field: reason`."""
     data = read_yaml(path, what, error)
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rootstock.filters.tokens import Tokenizer
 from rootstock.paths import absolute
 from rootstock.pipeline.cli.tables import print_release_summary
@@ -39,7 +37,7 @@ def add_parsers(sub) -> None:
     run_parser = sub.add_parser(
         "run", help="run CONFIG.yaml; unknown --flags go to Beam (e.g. --runner, --direct_num_workers)"
     )
-    run_parser.add_argument("config", type=Path)
+    run_parser.add_argument("config", help="run config YAML: a local path or a URL (gs://, s3://, hf://…)")
     run_parser.add_argument("--output", help="release directory or URL (overrides the config)")
     run_parser.add_argument("--overwrite", action="store_true", help="replace an existing release at the output")
     run_parser.add_argument(

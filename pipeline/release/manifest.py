@@ -159,10 +159,7 @@ def _shard_record(shard: dict[str, Any]) -> dict[str, Any]:
 
 def source_snapshots(catalog: Catalog, uids: list[str]) -> dict[str, dict[str, Any]]:
     """What a release records of each source's catalogue entry (governance, not connector)."""
-    return {
-        uid: {**catalog[uid].governance(), "catalog_file": str(catalog.files[uid].relative_to(catalog.root))}
-        for uid in uids
-    }
+    return {uid: {**catalog[uid].governance(), "catalog_file": catalog.relative(uid)} for uid in uids}
 
 
 def dumps(manifest: dict[str, Any]) -> str:
