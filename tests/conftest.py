@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +83,43 @@ def shard_digests(release: Path) -> dict[str, str]:
 @pytest.fixture
 def tmp_catalog(tmp_path: Path) -> Path:
     return tmp_path / "catalog"
+
+
+@contextlib.contextmanager
+def worker_pool(workdir: Path):
+    """Beam's Python worker pool (how Flink and Spark on Kubernetes run Python workers) on
+    127.0.0.1, started with this venv's bin/ first on PATH (it starts workers as `python -c …`)
+    in a working directory of its own, stopped with the workers it started."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = open(workdir / "pool.log", "wb")  # noqa: SIM115 - closed below, after the pool
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main", f"--service_port={port}"],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the workers it starts stop with it
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with socket.socket() as conn:
+                if conn.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if pool.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker pool did not start: {(workdir / 'pool.log').read_text()}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pool.pid, signal.SIGTERM)
+        try:
+            pool.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(pool.pid, signal.SIGKILL)
+            pool.wait()
+        log.close()

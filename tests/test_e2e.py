@@ -12,9 +12,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from rootstock.catalog.loader import load_catalog
-from tests.conftest import CATALOG, DEMO_CONFIG, MULTI_PROCESS, PORTABLE, run_cli, shard_digests
+from tests.conftest import CATALOG, DEMO_CONFIG, MULTI_PROCESS, PORTABLE, run_cli, shard_digests, worker_pool
 
-RUNNERS = {"fnapi": [], "fnapi-2proc": MULTI_PROCESS, "portable": PORTABLE}
+RUNNERS = {"fnapi": [], "fnapi-2proc": MULTI_PROCESS, "portable": PORTABLE, "external": None}
+# The portable path with workers that are not the driver: Beam's worker pool, 2 SDK workers.
+EXTERNAL = [
+    "--runner=PortableRunner",
+    "--job_endpoint=embed",
+    "--environment_type=EXTERNAL",
+    "--sdk_worker_parallelism=2",
+]
 SHARD = re.compile(r"^data/(?P<lang>[a-z]+)/(?P<source>[a-z0-9_\-]+)/part-(?P<i>\d{5})-of-(?P<n>\d{5})\.parquet$")
 
 
@@ -22,9 +29,12 @@ SHARD = re.compile(r"^data/(?P<lang>[a-z]+)/(?P<source>[a-z0-9_\-]+)/part-(?P<i>
 def releases(tmp_path_factory) -> dict[str, tuple[Path, str]]:
     root = tmp_path_factory.mktemp("e2e")
     out = {}
-    for name, args in RUNNERS.items():
-        result = run_cli("run", str(DEMO_CONFIG), "--output", str(root / name), *args)
-        out[name] = (root / name, result.stdout)
+    with worker_pool(root / "pool") as port:
+        for name, args in RUNNERS.items():
+            args = args if args is not None else [*EXTERNAL, f"--environment_config=127.0.0.1:{port}"]
+            # From another working directory: nothing may depend on the launcher's cwd.
+            result = run_cli("run", str(DEMO_CONFIG), "--output", str(root / name), *args, cwd=root)
+            out[name] = (root / name, result.stdout)
     return out
 
 
@@ -35,7 +45,7 @@ def _manifest(release: Path) -> dict:
 def test_runners_give_byte_identical_shards(releases):
     digests = {name: shard_digests(path) for name, (path, _) in releases.items()}
     assert digests["fnapi"], "no shards written"
-    assert digests["fnapi"] == digests["fnapi-2proc"] == digests["portable"]
+    assert digests["fnapi"] == digests["fnapi-2proc"] == digests["portable"] == digests["external"]
 
 
 def test_layout_schema_and_manifest_agree(releases):
