@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io import fileio
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from rootstock.catalog.entry import SourceEntry
@@ -34,9 +35,11 @@ class _ReadRecords(beam.DoFn):
         report=None,
         blocklist=None,
         languages=None,
+        progress=None,
     ):
         self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
-        self.blocklist, self.languages = blocklist, languages
+        # progress: anything with add(**counts) and flush() (pipeline/beam/progress.py's Tally)
+        self.blocklist, self.languages, self.progress = blocklist, languages, progress
 
     def setup(self):
         if self.languages is not None:
@@ -45,7 +48,30 @@ class _ReadRecords(beam.DoFn):
 
     def process(self, unit):
         for item in self.reader.read(unit):
-            yield beam.pvalue.TaggedOutput(SKIPPED, dict(item)) if isinstance(item, Skipped) else item
+            if isinstance(item, Skipped):
+                yield beam.pvalue.TaggedOutput(SKIPPED, dict(item))
+                continue
+            if self.progress is not None:
+                self.progress.add(docs=1, docs_bytes=len(item["text"].encode("utf-8")))
+            yield item
+        if self.progress is not None:
+            self.progress.add(input_bytes=unit_size(unit), units=1)
+
+    def finish_bundle(self):
+        if self.progress is not None:
+            self.progress.flush()
+
+
+def unit_size(unit) -> int:
+    """Bytes of input a finished unit stands for (0 when the unit is not a file)."""
+    if isinstance(unit, FileMetadata):
+        return unit.size_in_bytes
+    if isinstance(unit, tuple) and len(unit) > 1 and isinstance(unit[1], str):
+        try:
+            return FileSystems.metadata(unit[1]).size_in_bytes
+        except Exception:  # a directory or a store that does not say: no byte progress for it
+            return 0
+    return 0
 
 
 def check_matches(uid: str, paths: list[str], patterns: list[str]) -> None:
@@ -85,10 +111,11 @@ class ReadSource(beam.PTransform):
         report=None,
         blocklist_files: list[str] | None = None,
         languages: list[dict] | None = None,
+        progress=None,
     ):
         super().__init__(label=f"Read[{entry.uid}]")
         self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
-        self.languages = languages
+        self.languages, self.progress = languages, progress
         spec = entry.connector.url_filter
         self.blocklist = UrlBlocklist(spec, blocklist_files or []) if spec else None
 
@@ -111,7 +138,15 @@ class ReadSource(beam.PTransform):
             | "SpreadFiles" >> beam.Reshuffle()
             | "Parse"
             >> beam.ParDo(
-                _ReadRecords(self.entry, self.paths, self.catalog_root, self.report, self.blocklist, self.languages)
+                _ReadRecords(
+                    self.entry,
+                    self.paths,
+                    self.catalog_root,
+                    self.report,
+                    self.blocklist,
+                    self.languages,
+                    self.progress,
+                )
             ).with_outputs(SKIPPED, main="documents")
         )
 
@@ -124,9 +159,9 @@ class Ingested(NamedTuple):
 class ReadCatalog(beam.PTransform):
     """Every selected catalogue entry through its connector, as one PCollection of documents."""
 
-    def __init__(self, catalog: Catalog, entries: list[SourceEntry], report=None):
+    def __init__(self, catalog: Catalog, entries: list[SourceEntry], report=None, progress=None):
         super().__init__()
-        self.catalog, self.entries, self.report = catalog, entries, report
+        self.catalog, self.entries, self.report, self.progress = catalog, entries, report, progress
 
     def expand(self, pbegin) -> Ingested:
         documents, skipped = [], []
@@ -134,7 +169,7 @@ class ReadCatalog(beam.PTransform):
             paths = self.catalog.resolve_paths(entry.uid)
             blocklists = self.catalog.resolve_blocklist_files(entry.uid)
             read = pbegin | ReadSource(
-                entry, paths, str(self.catalog.root), self.report, blocklists, self.catalog.languages
+                entry, paths, str(self.catalog.root), self.report, blocklists, self.catalog.languages, self.progress
             )
             documents.append(read.documents)
             skipped.append(read[SKIPPED])
@@ -142,3 +177,19 @@ class ReadCatalog(beam.PTransform):
             documents | "AllDocuments" >> beam.Flatten(),
             skipped | "AllSkipped" >> beam.Flatten(),
         )
+
+
+def input_size(catalog: Catalog, entries: list[SourceEntry]) -> int | None:
+    """Bytes of every file the entries read, or None when some source is not made of files
+    (a saved dataset, a code tree): what read progress is measured against."""
+    total = 0
+    for entry in entries:
+        if entry.connector.kind in ("hf_dataset", "code_tree"):
+            return None
+        paths = catalog.resolve_paths(entry.uid)
+        try:
+            found = FileSystems.match([as_pattern(p) for p in paths])
+        except Exception:  # a store that cannot list: the run says so itself, progress does without
+            return None
+        total += sum(m.size_in_bytes for result in found for m in result.metadata_list)
+    return total

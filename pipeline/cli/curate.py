@@ -18,7 +18,7 @@ def cmd_run(args, beam_args: list[str]) -> int:
     check_target(config.output, args.overwrite)  # before catalogue, models and Beam
     # Counted in the staging directory, so the manifest is complete when the release appears.
     with count_tokens_before_publishing(tokenizer):
-        manifest = run(config, beam_args, overwrite=args.overwrite)
+        manifest = run(config, beam_args, overwrite=args.overwrite, quiet=args.quiet)
     print_release_summary(manifest, config.output)
     return 0
 
@@ -40,6 +40,9 @@ def add_parsers(sub) -> None:
     run_parser.add_argument("config", help="run config YAML: a local path or a URL (gs://, s3://, hf://…)")
     run_parser.add_argument("--output", help="release directory or URL (overrides the config)")
     run_parser.add_argument("--overwrite", action="store_true", help="replace an existing release at the output")
+    run_parser.add_argument(
+        "--quiet", action="store_true", help="no progress display (a live table on a terminal, a log line otherwise)"
+    )
     run_parser.add_argument(
         "--tokenizer",
         help="also count tokens with this SentencePiece model or tokenizer.json, into the manifest (see count-tokens)",

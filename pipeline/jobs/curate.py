@@ -13,6 +13,7 @@ from rootstock.catalog.loader import load_catalog
 from rootstock.pipeline.beam.errors import errors_dir, record
 from rootstock.pipeline.beam.gather import read_json_list, write_json_list
 from rootstock.pipeline.beam.ids import UniqueIds, read_notes
+from rootstock.pipeline.beam.progress import READ, CountProgress, Tally, progress_dir
 from rootstock.pipeline.config import RunConfig
 from rootstock.pipeline.jobs.execute import execute
 from rootstock.pipeline.release.columns import output_schema
@@ -22,20 +23,25 @@ from rootstock.pipeline.release.manifest import build_manifest, source_snapshots
 from rootstock.pipeline.release.write import work_dir, write_release
 from rootstock.pipeline.stages.base import RunContext, Stage
 from rootstock.pipeline.stages.registry import build_stages
-from rootstock.sources.read import ReadCatalog
+from rootstock.sources.read import ReadCatalog, input_size
 
 
 def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: str) -> None:
     context.staging = staging
     report = functools.partial(record, errors_dir(context.work_dir))
-    ingested = p | "Ingest" >> ReadCatalog(context.catalog, context.entries, report)
+    progress = progress_dir(context.work_dir)
+    ingested = p | "Ingest" >> ReadCatalog(context.catalog, context.entries, report, Tally(progress, READ))
     read = documents = ingested.documents | "UniqueIds" >> UniqueIds()
     dropped, artifacts, stage_outputs = [], [], []
     for stage in stages:
         output = documents | stage
-        documents = output.kept
-        stage_outputs.append((stage.name, output.kept))
-        dropped.extend(output.rejected if isinstance(output.rejected, list) else [output.rejected])
+        tally = Tally(progress, stage.name)
+        documents = output.kept | f"Progress[{stage.name}]" >> CountProgress(tally, "kept")
+        stage_outputs.append((stage.name, documents))
+        rejected = output.rejected if isinstance(output.rejected, list) else [output.rejected]
+        dropped.extend(
+            part | f"Progress[{stage.name}/{i}]" >> CountProgress(tally, "dropped") for i, part in enumerate(rejected)
+        )
         if output.artifacts is not None:
             artifacts.append(output.artifacts)
     # A stage may guard the rejected set too (pii: no original value is stored anywhere). Only
@@ -71,7 +77,9 @@ def stage_schema(stages: list[Stage]) -> pa.Schema:
     return output_schema([column for stage in stages for column in stage.columns])
 
 
-def run(config: RunConfig, beam_args: list[str] | None = None, *, overwrite: bool = False) -> dict[str, Any]:
+def run(
+    config: RunConfig, beam_args: list[str] | None = None, *, overwrite: bool = False, quiet: bool = False
+) -> dict[str, Any]:
     """Run CONFIG; return the manifest of the published release."""
     catalog = load_catalog(config.catalog)
     context = RunContext(config, catalog, catalog.select(config.sources))
@@ -93,6 +101,12 @@ def run(config: RunConfig, beam_args: list[str] | None = None, *, overwrite: boo
             extra={"input_errors": sorted(errors, key=input_error_order)},
         )
 
+    watch = (([stage.name for stage in stages], input_size(catalog, context.entries)), quiet)
     return execute(
-        config.output, beam_args, overwrite, lambda p, staging: build(p, context, stages, staging), make_manifest
+        config.output,
+        beam_args,
+        overwrite,
+        lambda p, staging: build(p, context, stages, staging),
+        make_manifest,
+        progress=watch,
     )

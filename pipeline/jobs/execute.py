@@ -14,6 +14,7 @@ from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.beam.errors import collect, errors_dir
 from rootstock.pipeline.beam.gather import read_json_list
 from rootstock.pipeline.beam.options import cap_malloc_arenas, pipeline_options, runner_record
+from rootstock.pipeline.beam.progress import ProgressDisplay, progress_dir
 from rootstock.pipeline.jobs.count_tokens import count_staged_tokens
 from rootstock.pipeline.release.publish import beam_tempdir, staged_release
 from rootstock.pipeline.release.write import finish_release, work_dir
@@ -34,7 +35,9 @@ def count_tokens_before_publishing(tokenizer: Tokenizer | None):
         _TOKENIZER.reset(reset)
 
 
-def execute(output: str, beam_args: list[str] | None, overwrite: bool, build_graph, make_manifest) -> dict[str, Any]:
+def execute(
+    output: str, beam_args: list[str] | None, overwrite: bool, build_graph, make_manifest, *, progress=None
+) -> dict[str, Any]:
     """Run a graph in a staging directory; publish it at OUTPUT only once it is complete.
 
     `build_graph(pipeline, staging)` adds the transforms; `make_manifest(shards, counts, runner)`
@@ -45,8 +48,11 @@ def execute(output: str, beam_args: list[str] | None, overwrite: bool, build_gra
     cap_malloc_arenas()
     with staged_release(output, overwrite, work_dir=True) as staging, beam_tempdir(staging):
         work = work_dir(staging)
+        # progress: ((stage names, input bytes or None), quiet) for a job whose graph counts progress.
+        steps, input_bytes = progress[0] if progress else ([], None)
+        display = ProgressDisplay(progress_dir(work), steps, input_bytes, quiet=progress is None or progress[1])
         try:
-            with beam.Pipeline(options=options) as p:
+            with display, beam.Pipeline(options=options) as p:
                 build_graph(p, staging)
         except Exception:
             # A user error a worker recorded (a bad input record, say) replaces Beam's wrapping.
