@@ -2,16 +2,21 @@
 
 Deterministic by construction, so a re-run gives byte-identical files on any runner: the
 shard count M of a group (e.g. lang and source) follows from its row and byte totals, a row's
-shard is a hash of its id modulo M, and rows are sorted by id inside a shard. No shard holds
-more than about max_rows / max_bytes, so sorting it in one worker's memory is bounded.
+shard is a hash of its id modulo M, and rows are sorted by id inside a shard. A shard writer
+sorts at most RUN_ROWS rows in memory (more go to sorted runs on local disk) and writes row
+groups as the merge produces them, so its memory does not grow with the shard.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import math
+import pickle
 import posixpath
+import tempfile
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -134,16 +139,96 @@ class _WriteShard(beam.DoFn):
 
     def process(self, element):
         (group, index, total), rows = element
-        rows = sorted(expand_spilled(r for r in rows if r is not None), key=lambda r: r["id"])
+        rows = sorted_by_id(expand_spilled(r for r in rows if r is not None), RUN_ROWS)
         rel = shard_path(self.prefix, group, index, total)
-        written = write_parquet(to_table(rows, self.schema), posixpath.join(self.root, rel), self.shards)
-        yield {
-            "path": rel,
-            **dict(zip(self.group_by, group, strict=True)),
-            "rows": len(rows),
-            "text_bytes": sum(self.size(r) for r in rows),
-            **written,
-        }
+        counted = {"rows": 0, "text_bytes": 0}
+
+        def tally(row):
+            counted["rows"] += 1
+            counted["text_bytes"] += self.size(row)
+            return row
+
+        written = stream_parquet((tally(r) for r in rows), self.schema, posixpath.join(self.root, rel), self.shards)
+        yield {"path": rel, **dict(zip(self.group_by, group, strict=True)), **counted, **written}
+
+
+# Rows a shard writer sorts in memory at once; more go to sorted runs on local disk, merged as
+# the row groups are written, so a worker's memory does not grow with the shard.
+RUN_ROWS = 20_000
+_CHUNK_ROWS = 64  # what the merge holds per run: small, as a shard of millions has a hundred runs
+
+
+def sorted_by_id(rows: Iterable[dict[str, Any]], run_rows: int = RUN_ROWS) -> Iterator[dict[str, Any]]:
+    """ROWS in id order, holding at most RUN_ROWS of them (plus one chunk per spilled run) at once."""
+    runs, buffer = [], []
+    for row in rows:
+        buffer.append(row)
+        if len(buffer) >= run_rows:
+            buffer.sort(key=_id)
+            runs.append(_spill_run(buffer))
+            buffer = []
+    buffer.sort(key=_id)
+    if not runs:
+        yield from buffer
+        return
+    try:
+        yield from heapq.merge(*(_read_run(run) for run in runs), iter(buffer), key=_id)
+    finally:
+        for run in runs:
+            run.close()
+
+
+def _id(row: dict[str, Any]) -> str:
+    return row["id"]
+
+
+def _spill_run(rows: list[dict[str, Any]]):
+    run = tempfile.TemporaryFile()  # noqa: SIM115 - the merge closes it; local disk, gone once closed
+    for start in range(0, len(rows), _CHUNK_ROWS):
+        pickle.dump(rows[start : start + _CHUNK_ROWS], run, protocol=pickle.HIGHEST_PROTOCOL)
+    run.seek(0)
+    return run
+
+
+def _read_run(run) -> Iterator[dict[str, Any]]:
+    while True:
+        try:
+            yield from pickle.load(run)
+        except EOFError:
+            return
+
+
+def stream_parquet(
+    rows: Iterable[dict[str, Any]], schema: pa.Schema, path: str, shards: ShardsConfig
+) -> dict[str, Any]:
+    """Write ROWS as Parquet row groups of `row_group_rows` one at a time (the same bytes
+    write_parquet gives for the whole table), through a local temporary file, then copy it to
+    PATH; return size and sha256."""
+    chunk: list[dict[str, Any]] = []
+    with tempfile.NamedTemporaryFile(suffix=".parquet") as local:
+        writer = None
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == shards.row_group_rows:
+                writer = writer or _writer(local.name, schema, shards)
+                writer.write_table(to_table(chunk, schema), row_group_size=shards.row_group_rows)
+                chunk = []
+        if writer is None:  # at most one row group: exactly what write_parquet writes
+            return write_parquet(to_table(chunk, schema), path, shards)
+        if chunk:
+            writer.write_table(to_table(chunk, schema), row_group_size=shards.row_group_rows)
+        writer.close()
+        digest, size = hashlib.sha256(), 0
+        with open(local.name, "rb") as source, FileSystems.create(path) as target:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+                target.write(block)
+    return {"file_bytes": size, "sha256": digest.hexdigest()}
+
+
+def _writer(path: str, schema: pa.Schema, shards: ShardsConfig) -> pq.ParquetWriter:
+    return pq.ParquetWriter(path, schema, compression=shards.compression, compression_level=shards.compression_level)
 
 
 def _assign(row, totals, group_by: tuple[str, ...], shards: ShardsConfig):
