@@ -94,6 +94,16 @@ class TokenizerTrainError(TokenizerError):
     """Tokenizer training refused or failed; the message says which option to change."""
 
 
+class ResumeError(ReleaseError):
+    """--resume cannot continue the interrupted run: its config, inputs or code changed, or it runs."""
+
+
+class Interrupted(RootstockError):
+    """The run was stopped (Ctrl-C); its completed work is kept for `--resume`."""
+
+    exit_code = 130
+
+
 class PushError(RootstockError):
     """A push to the Hub that could not happen or did not finish; the message says what to do."""
 

@@ -74,6 +74,19 @@ def unit_size(unit) -> int:
     return 0
 
 
+def plan_source_units(entry: SourceEntry, paths: list[str]) -> list:
+    """The work units of a source, on the launcher: its files (FileMetadata, with size and
+    modification time) for file kinds, the connector's own units otherwise."""
+    kind = entry.connector.kind
+    if kind in UNIT_KINDS:
+        return list(UNIT_KINDS[kind][0].plan_units(paths, options_for(entry.connector), entry.license.id))
+    patterns = [as_pattern(path) for path in paths]
+    check_matches(entry.uid, paths, patterns)
+    found = FileSystems.match(patterns)
+    units = {m.path: m for result in found for m in result.metadata_list}
+    return [units[path] for path in sorted(units)]
+
+
 def check_matches(uid: str, paths: list[str], patterns: list[str]) -> None:
     """Every path matches a file, asked on the launcher before any work: a typo, a missing
     bucket or an unreachable host is one line naming the path, not a worker's traceback."""

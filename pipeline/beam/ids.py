@@ -42,18 +42,30 @@ def read_notes(doc: dict[str, Any]) -> list[str]:
     return notes
 
 
-class UniqueIds(beam.PTransform):
-    """Documents with unique ids: those of an id that occurs more than once are renamed.
+class SharedIds(beam.PTransform):
+    """Records (documents, or their light records) → a side input of the ids more than one has.
 
-    Only (id, count) pairs are shuffled, combined before the shuffle; the ids that occur more
-    than once reach each worker as a side input, so its size is the number of collisions.
+    Only (id, count) pairs are shuffled, combined before the shuffle; the side input's size is
+    the number of collisions.
     """
 
-    def expand(self, documents):
+    def expand(self, records):
         shared = (
-            documents
+            records
             | "Ids" >> beam.Map(lambda doc: (doc["id"], 1))
             | "CountIds" >> beam.CombinePerKey(sum)
             | "Shared" >> beam.Filter(lambda kv: kv[1] > 1)
         )
-        return documents | "Rename" >> beam.Map(_rename, shared=beam.pvalue.AsDict(shared))
+        return beam.pvalue.AsDict(shared)
+
+
+def rename_shared(records, shared, label: str):
+    """RECORDS with the ids in SHARED renamed from where they were read."""
+    return records | label >> beam.Map(_rename, shared=shared)
+
+
+class UniqueIds(beam.PTransform):
+    """Documents with unique ids: those of an id that occurs more than once are renamed."""
+
+    def expand(self, documents):
+        return rename_shared(documents, documents | "SharedIds" >> SharedIds(), "Rename")

@@ -41,10 +41,14 @@ def report(error: RootstockError) -> int:
 
 class _HideUserErrors(logging.Filter):
     """Beam logs an exception a DoFn raised, traceback and all, before it fails the pipeline;
-    for a user's mistake the one report `main` prints is enough."""
+    for a user's mistake (or Ctrl-C) the one report `main` prints is enough."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], (RootstockError, BeamIOError)))
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, (RootstockError, BeamIOError, KeyboardInterrupt)):
+            return False
+        # Ctrl-C inside a DoFn, which Beam logs (and wraps) before the run stops.
+        return not (isinstance(error, RuntimeError) and str(error).startswith("KeyboardInterrupt"))
 
 
 def storage_message(err: BeamIOError) -> str:
@@ -73,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return report(err)
     except BeamIOError as err:  # storage that refused: credentials, permissions, network
         return report(RootstockError(storage_message(err), hint="check the path and your credentials for it"))
+    except KeyboardInterrupt:  # before or after the work a job keeps (see Interrupted)
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+
+from rootstock.errors import Interrupted
 from rootstock.filters.tokens import Tokenizer
 from rootstock.paths import absolute
 from rootstock.pipeline.cli.tables import print_release_summary
@@ -17,8 +20,14 @@ def cmd_run(args, beam_args: list[str]) -> int:
     tokenizer = Tokenizer(args.tokenizer) if args.tokenizer else None  # a bad path fails before the run
     check_target(config.output, args.overwrite)  # before catalogue, models and Beam
     # Counted in the staging directory, so the manifest is complete when the release appears.
-    with count_tokens_before_publishing(tokenizer):
-        manifest = run(config, beam_args, overwrite=args.overwrite, quiet=args.quiet)
+    try:
+        with count_tokens_before_publishing(tokenizer):
+            manifest = run(config, beam_args, overwrite=args.overwrite, quiet=args.quiet, resume=args.resume)
+    except Interrupted as err:
+        again = ["rootstock", "run", args.config, "--output", config.output, "--resume", *beam_args]
+        again += ["--overwrite"] if args.overwrite else []
+        again += ["--tokenizer", args.tokenizer] if args.tokenizer else []
+        raise Interrupted(err.message, hint=f"continue with: {shlex.join(again)}\n      {err.hint}") from None
     print_release_summary(manifest, config.output)
     return 0
 
@@ -40,6 +49,11 @@ def add_parsers(sub) -> None:
     run_parser.add_argument("config", help="run config YAML: a local path or a URL (gs://, s3://, hf://…)")
     run_parser.add_argument("--output", help="release directory or URL (overrides the config)")
     run_parser.add_argument("--overwrite", action="store_true", help="replace an existing release at the output")
+    run_parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run of this config and output from its completed work units",
+    )
     run_parser.add_argument(
         "--quiet", action="store_true", help="no progress display (a live table on a terminal, a log line otherwise)"
     )

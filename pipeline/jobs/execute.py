@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import posixpath
+import signal
+import threading
 from typing import Any
 
 import apache_beam as beam
@@ -16,6 +18,7 @@ from rootstock.pipeline.beam.gather import read_json_list
 from rootstock.pipeline.beam.options import cap_malloc_arenas, pipeline_options, runner_record
 from rootstock.pipeline.beam.progress import ProgressDisplay, progress_dir
 from rootstock.pipeline.jobs.count_tokens import count_staged_tokens
+from rootstock.pipeline.jobs.resume import changes
 from rootstock.pipeline.release.publish import beam_tempdir, staged_release
 from rootstock.pipeline.release.write import finish_release, work_dir
 
@@ -35,24 +38,60 @@ def count_tokens_before_publishing(tokenizer: Tokenizer | None):
         _TOKENIZER.reset(reset)
 
 
+@contextlib.contextmanager
+def noticing_interrupts():
+    """Ctrl-C inside the block ends it as KeyboardInterrupt, even if a runner wrapped it (Beam
+    re-raises one from inside a DoFn as RuntimeError): what is kept for --resume depends on it."""
+    noticed = []
+
+    def handler(signum, frame):
+        noticed.append(signum)
+        raise KeyboardInterrupt
+
+    ours = threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    previous = signal.signal(signal.SIGINT, handler) if ours else None
+    try:
+        yield
+    except BaseException:
+        if noticed:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, previous)
+
+
 def execute(
-    output: str, beam_args: list[str] | None, overwrite: bool, build_graph, make_manifest, *, progress=None
+    output: str,
+    beam_args: list[str] | None,
+    overwrite: bool,
+    build_graph,
+    make_manifest,
+    *,
+    progress=None,
+    run_record: dict[str, Any] | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Run a graph in a staging directory; publish it at OUTPUT only once it is complete.
 
     `build_graph(pipeline, staging)` adds the transforms; `make_manifest(shards, counts, runner)`
     returns the manifest once the pipeline has finished. Beam's own temporary directories live
-    in the staging directory too, so a failed run leaves nothing behind in /tmp.
+    in the staging directory too, so a failed run leaves nothing behind in /tmp. A job that
+    checkpoints its work gives its RUN_RECORD (pipeline/jobs/resume.py): it can then `resume`
+    an interrupted run, and Ctrl-C keeps what was done.
     """
     options = pipeline_options(beam_args)
     cap_malloc_arenas()
-    with staged_release(output, overwrite, work_dir=True) as staging, beam_tempdir(staging):
+    staged = staged_release(output, overwrite, work_dir=True, run_record=run_record, resume=resume, compare=changes)
+    with staged as staging, beam_tempdir(staging):
         work = work_dir(staging)
         # progress: ((stage names, input bytes or None), quiet) for a job whose graph counts progress.
         steps, input_bytes = progress[0] if progress else ([], None)
         display = ProgressDisplay(progress_dir(work), steps, input_bytes, quiet=progress is None or progress[1])
         try:
-            with display, beam.Pipeline(options=options) as p:
+            with noticing_interrupts(), display, beam.Pipeline(options=options) as p:
                 build_graph(p, staging)
         except Exception:
             # A user error a worker recorded (a bad input record, say) replaces Beam's wrapping.

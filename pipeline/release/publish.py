@@ -12,6 +12,11 @@ catalogue, a file) is refused before any work, and so is a release someone put o
 into. Every staging directory carries a marker (pid, host, process start) from the moment it
 is made, so the next run of the same OUTPUT can tell its own debris (a SIGKILLed run's raw,
 pre-redaction spill files) from someone else's directory, and a dead run's from a live one's.
+
+A job that can resume (`rootstock run --resume`) also writes a run record into the staging
+directory's work dir: what the run is (config, catalogue entries, inputs, code). `--resume`
+continues in a dead run's staging directory when its record equals the new run's, keeping only
+its checkpoints (pipeline/jobs/units.py); anything changed is refused, naming what changed.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from typing import Any
 from apache_beam.io.filesystem import BeamIOError
 from apache_beam.io.filesystems import FileSystems
 
-from rootstock.errors import ReleaseError, ReleaseExistsError
+from rootstock.errors import Interrupted, ReleaseError, ReleaseExistsError, ResumeError
 from rootstock.paths import absolute, is_url
 from rootstock.pipeline.release.release import MANIFEST, WORK_DIR, Release, read_manifest_bytes, relative_path
 from rootstock.sources.filesystems import check_storage
@@ -42,6 +47,10 @@ log = logging.getLogger(__name__)
 MARKER = ".rootstock-partial.json"
 MANIFEST_KINDS = ("release", "mix")
 _LISTED_AT_MOST = 10
+# In a staging directory's work dir: what the run is, compared by --resume.
+RUN_RECORD = "run.json"
+# What a resumed run keeps of the work dir; everything else there is the dead run's scratch.
+RESUMABLE = "checkpoints"
 
 
 def staging_dir(output: str) -> str:
@@ -148,7 +157,7 @@ def _rm_command(path: str) -> str:
     return f"gsutil -m rm -r '{path}'" if path.startswith("gs://") else f"rm -rf '{path}'"
 
 
-def sweep_partials(output: str) -> list[str]:
+def sweep_partials(output: str, keep: str | None = None) -> list[str]:
     """Remove what earlier, dead runs of OUTPUT left beside it; report what cannot be judged.
 
     A SIGKILLed run cannot clean up after itself: its staging directory keeps raw documents
@@ -159,6 +168,8 @@ def sweep_partials(output: str) -> list[str]:
     """
     notes = []
     for path in _partials(output):
+        if path == keep:
+            continue
         marker = _read_marker(path)
         if marker is None:
             notes.append(
@@ -180,11 +191,92 @@ def sweep_partials(output: str) -> list[str]:
                 f"{path}: the previous release of {output}, which is missing; restore it: mv '{path}' '{output}'"
             )
         else:
+            resumable = _read_run_record(path) is not None
             discard(path)
-            notes.append(f"removed {path}: left by {who}, which is no longer running")
+            notes.append(
+                f"removed {path}: left by {who}, which is no longer running"
+                + (" (--resume continues such a run instead)" if resumable else "")
+            )
     for note in notes:
         log.warning(note)
     return notes
+
+
+# -- resuming ---------------------------------------------------------------------------------
+
+
+def write_run_record(staging: str, record: dict[str, Any]) -> None:
+    with FileSystems.create(posixpath.join(staging, WORK_DIR, RUN_RECORD)) as handle:
+        handle.write(json.dumps(record, indent=2, sort_keys=True, default=str).encode())
+
+
+def _read_run_record(staging: str) -> dict[str, Any] | None:
+    try:
+        with FileSystems.open(posixpath.join(staging, WORK_DIR, RUN_RECORD)) as handle:
+            record = json.loads(handle.read())
+    except (OSError, ValueError, BeamIOError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _staged_files(staging: str) -> list[str]:
+    if is_url(staging):
+        return _url_files(staging)
+    return _local_files(staging)
+
+
+def _clear_for_resume(staging: str) -> None:
+    """Delete the dead run's scratch (spill files, partial shards, counters, recorded errors, its
+    Beam temp files) and unfinished checkpoints; keep finished checkpoints and the run record."""
+    keep_prefix = f"{WORK_DIR}/{RESUMABLE}/"
+    doomed = []
+    for rel in _staged_files(staging):
+        if rel in (MARKER, f"{WORK_DIR}/{RUN_RECORD}"):
+            continue
+        if rel.startswith(keep_prefix) and rel.endswith((".pkl", ".json")):
+            continue
+        doomed.append(posixpath.join(staging, rel))
+    if is_url(staging):
+        if doomed:
+            FileSystems.delete(doomed)
+        return
+    for path in doomed:
+        os.remove(path)
+    for top, _, _ in sorted(os.walk(staging), key=lambda entry: -len(entry[0])):
+        if top != staging and not os.listdir(top):
+            os.rmdir(top)
+
+
+def resume_partial(output: str, record: dict[str, Any], compare) -> str | None:
+    """The staging directory of an interrupted run of OUTPUT, taken over to continue it; None if
+    there is none. COMPARE(old record, RECORD) lists what changed: any change is refused."""
+    candidates = []
+    for path in _partials(output):
+        marker = _read_marker(path)
+        old = _read_run_record(path) if marker is not None else None
+        if old is not None and not path.endswith(".old"):
+            candidates.append((str(marker.get("created", "")), path, marker, old))
+    if not candidates:
+        log.warning("--resume: no interrupted run of %s was found; starting from the beginning", output)
+        return None
+    _, path, marker, old = max(candidates)
+    who = f"pid {marker.get('pid')} on {marker.get('host')}"
+    alive = _alive(marker)
+    if alive:
+        raise ResumeError(f"{path}: the run to resume is still running ({who})", hint="stop it first, then resume")
+    if alive is None:
+        log.warning("--resume: %s was left by %s, which cannot be checked from here; make sure it is over", path, who)
+    changes = compare(old, record)
+    if changes:
+        raise ResumeError(
+            f"cannot resume the interrupted run in {path}: what it would produce has changed",
+            problems=[(None, None, change) for change in changes],
+            hint="undo the change, or run without --resume to start over (that removes the interrupted run's work)",
+        )
+    write_marker(path, output)  # ours now: a concurrent run sees a live owner
+    _clear_for_resume(path)
+    log.warning("--resume: continuing the interrupted run in %s", path)
+    return path
 
 
 # -- what is at OUTPUT ------------------------------------------------------------------------
@@ -396,19 +488,41 @@ def beam_tempdir(staging: str):
 
 
 @contextlib.contextmanager
-def staged_release(output: str, overwrite: bool, work_dir: bool = False):
+def staged_release(
+    output: str,
+    overwrite: bool,
+    work_dir: bool = False,
+    *,
+    run_record: dict[str, Any] | None = None,
+    resume: bool = False,
+    compare=None,
+):
     """Yield a staging directory; publish it at OUTPUT if the block succeeds, else discard it.
 
     Before anything is made: OUTPUT is checked (`check_target`) and dead runs' partials of it
-    are removed (`sweep_partials`).
+    are removed (`sweep_partials`). With a RUN_RECORD the run can be resumed: `resume` takes
+    over an interrupted run's staging directory (see `resume_partial`), and a run stopped by
+    Ctrl-C keeps its staging directory (Interrupted is raised) instead of discarding it.
     """
     output = absolute(output).rstrip("/")
     check_target(output, overwrite)
-    sweep_partials(output)
-    staging = make_staging(output, work_dir=work_dir)
+    staging = resume_partial(output, run_record, compare) if resume and run_record is not None else None
+    sweep_partials(output, keep=staging)
+    if staging is None:
+        staging = make_staging(output, work_dir=work_dir)
+        if run_record is not None:
+            write_run_record(staging, run_record)
     try:
         yield staging
         publish(staging, output, overwrite)
+    except KeyboardInterrupt:
+        if run_record is None:
+            discard(staging)
+            raise
+        raise Interrupted(
+            f"interrupted; the completed work is kept in {staging}",
+            hint=f"or start over: {_rm_command(staging)} (a run without --resume removes it too)",
+        ) from None
     except BaseException:
         discard(staging)
         raise

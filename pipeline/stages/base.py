@@ -154,8 +154,35 @@ class DocumentStage(Stage):
             documents = documents | "Batch" >> beam.BatchElements(
                 min_batch_size=self.batch_size, max_batch_size=self.batch_size
             )
+        results = documents | self.step >> beam.ParDo(self.document_fn()).with_outputs(REJECTED, main="kept")
+        return StageOutput(results.kept, results[REJECTED])
+
+    def per_document(self) -> bool:
+        """True when the stage decides each document alone (no view of other documents): it can
+        then run inside the unit that read the document, whose results are checkpointed for
+        `--resume`. A stage whose `expand` does more than the DoFn says False."""
+        return type(self).expand is DocumentStage.expand
+
+    def document_fn(self) -> DocumentFn:
+        """The DoFn, ready for `apply_document_fn` (or a ParDo): the catalogue's languages set."""
         fn = self.make_fn()
         if isinstance(fn, DocumentFn) and self.context.catalog is not None:
             fn.registry_overlay = self.context.catalog.languages
-        results = documents | self.step >> beam.ParDo(fn).with_outputs(REJECTED, main="kept")
-        return StageOutput(results.kept, results[REJECTED])
+        return fn
+
+
+def apply_document_fn(fn: beam.DoFn, docs: list[dict[str, Any]], batch_size: int | None):
+    """A stage's DoFn over DOCS outside a pipeline (set up by the caller): (kept, rejected).
+
+    What the ParDo of DocumentStage.expand does, batches of the same fixed size included (a
+    stage's results do not depend on how documents are batched).
+    """
+    kept, dropped = [], []
+    inputs = [docs[i : i + batch_size] for i in range(0, len(docs), batch_size)] if batch_size else docs
+    for item in inputs:
+        for out in fn.process(item) or ():
+            if isinstance(out, beam.pvalue.TaggedOutput):
+                dropped.append(out.value)
+            else:
+                kept.append(out)
+    return kept, dropped
