@@ -1,65 +1,21 @@
-"""ReadSource / ReadCatalog: catalogue entries in, documents with provenance out, split by file across workers."""
+"""A source's work units, planned on the launcher: what workers read (sources/units.py) and
+what a resumed run compares with the interrupted one (pipeline/jobs/units.py)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-import apache_beam as beam
-from apache_beam.io import fileio
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from rootstock.catalog.entry import SourceEntry
-from rootstock.catalog.registry import use_overlay
 from rootstock.errors import ConfigError, InputError
 from rootstock.sources.connectors import UNIT_KINDS, options_for
 from rootstock.sources.files import as_pattern
 from rootstock.sources.filesystems import check_storage
-from rootstock.sources.units import Skipped, UnitReader
-from rootstock.sources.urlfilter import UrlBlocklist
 
 if TYPE_CHECKING:
     from rootstock.catalog.loader import Catalog
-
-SKIPPED = "skipped"  # tag of the output carrying records that could not become documents
-
-
-class _ReadRecords(beam.DoFn):
-    """Reads one work unit (a file, or a dataset shard) into documents; see sources/units.py."""
-
-    def __init__(
-        self,
-        entry: SourceEntry,
-        paths: list[str],
-        catalog_root: str | None,
-        report=None,
-        blocklist=None,
-        languages=None,
-        progress=None,
-    ):
-        self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
-        # progress: anything with add(**counts) and flush() (pipeline/beam/progress.py's Tally)
-        self.blocklist, self.languages, self.progress = blocklist, languages, progress
-
-    def setup(self):
-        if self.languages is not None:
-            use_overlay(self.languages)  # the catalogue's own languages.yaml, in this worker too
-        self.reader = UnitReader(self.entry, self.paths, self.catalog_root, self.report, self.blocklist)
-
-    def process(self, unit):
-        for item in self.reader.read(unit):
-            if isinstance(item, Skipped):
-                yield beam.pvalue.TaggedOutput(SKIPPED, dict(item))
-                continue
-            if self.progress is not None:
-                self.progress.add(docs=1, docs_bytes=len(item["text"].encode("utf-8")))
-            yield item
-        if self.progress is not None:
-            self.progress.add(input_bytes=unit_size(unit), units=1)
-
-    def finish_bundle(self):
-        if self.progress is not None:
-            self.progress.flush()
 
 
 def unit_size(unit) -> int:
@@ -107,89 +63,6 @@ def check_matches(uid: str, paths: list[str], patterns: list[str]) -> None:
             problems.append((path, f"connector.paths.{i}", "no file matches this path or pattern"))
     if problems:
         raise InputError(problems=problems, hint=f"source {uid}: check the path and your credentials for it")
-
-
-class ReadSource(beam.PTransform):
-    """Documents of one catalogue entry; `.skipped` carries the records counted as unreadable.
-
-    `report(error)`, if given, is called with an InputError before a worker raises it (the
-    pipeline uses it to deliver the error to the launcher intact; see pipeline/beam/errors.py).
-    """
-
-    def __init__(
-        self,
-        entry: SourceEntry,
-        paths: list[str],
-        catalog_root: str | None = None,
-        report=None,
-        blocklist_files: list[str] | None = None,
-        languages: list[dict] | None = None,
-        progress=None,
-    ):
-        super().__init__(label=f"Read[{entry.uid}]")
-        self.entry, self.paths, self.catalog_root, self.report = entry, paths, catalog_root, report
-        self.languages, self.progress = languages, progress
-        spec = entry.connector.url_filter
-        self.blocklist = UrlBlocklist(spec, blocklist_files or []) if spec else None
-
-    def expand(self, pbegin):
-        kind = self.entry.connector.kind
-        if kind in UNIT_KINDS:
-            module = UNIT_KINDS[kind][0]
-            units = module.plan_units(self.paths, options_for(self.entry.connector), self.entry.license.id)
-            matched = pbegin | "Units" >> beam.Create(units)
-        else:
-            patterns = [as_pattern(path) for path in self.paths]
-            check_matches(self.entry.uid, self.paths, patterns)
-            matched = (
-                pbegin
-                | "Patterns" >> beam.Create(patterns)
-                | "Match" >> fileio.MatchAll(fileio.EmptyMatchTreatment.DISALLOW)
-            )
-        return (
-            matched
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "Parse"
-            >> beam.ParDo(
-                _ReadRecords(
-                    self.entry,
-                    self.paths,
-                    self.catalog_root,
-                    self.report,
-                    self.blocklist,
-                    self.languages,
-                    self.progress,
-                )
-            ).with_outputs(SKIPPED, main="documents")
-        )
-
-
-class Ingested(NamedTuple):
-    documents: beam.PCollection
-    skipped: beam.PCollection  # records that could not become documents (on_error: skip)
-
-
-class ReadCatalog(beam.PTransform):
-    """Every selected catalogue entry through its connector, as one PCollection of documents."""
-
-    def __init__(self, catalog: Catalog, entries: list[SourceEntry], report=None, progress=None):
-        super().__init__()
-        self.catalog, self.entries, self.report, self.progress = catalog, entries, report, progress
-
-    def expand(self, pbegin) -> Ingested:
-        documents, skipped = [], []
-        for entry in self.entries:
-            paths = self.catalog.resolve_paths(entry.uid)
-            blocklists = self.catalog.resolve_blocklist_files(entry.uid)
-            read = pbegin | ReadSource(
-                entry, paths, str(self.catalog.root), self.report, blocklists, self.catalog.languages, self.progress
-            )
-            documents.append(read.documents)
-            skipped.append(read[SKIPPED])
-        return Ingested(
-            documents | "AllDocuments" >> beam.Flatten(),
-            skipped | "AllSkipped" >> beam.Flatten(),
-        )
 
 
 def input_size(catalog: Catalog, entries: list[SourceEntry]) -> int | None:

@@ -33,6 +33,7 @@ from rootstock.catalog.entry import SourceEntry
 from rootstock.catalog.registry import use_overlay
 from rootstock.pipeline.release.columns import text_bytes
 from rootstock.pipeline.stages.base import DocumentStage, apply_document_fn
+from rootstock.sources.read import unit_size
 from rootstock.sources.records import UNKNOWN_LANGUAGE
 from rootstock.sources.units import Skipped, UnitReader
 
@@ -147,6 +148,8 @@ class _ScoreUnit(beam.DoFn):
         for chunk in chunks:
             self._tally(chunk)
             yield from self._emit(chunk)
+        if self.tallies.get(READ) is not None:
+            self.tallies[READ].add(input_bytes=unit_size(unit), units=1)
 
     def _compute_and_save(self, unit, path: str) -> Iterator[dict[str, list]]:
         temporary = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
