@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sample_texts import topic_sentences
 
-from rootstock.filters.pii import CATEGORIES, REGION_BY_LANG, ROOTS_CATEGORIES, Match, find_pii, redact
+from rootstock.filters.pii import CATEGORIES, ROOTS_CATEGORIES, Match, find_pii, phone_regions, redact
 from tests.timing import LINEAR_BOUND, growth
 
 
@@ -289,22 +289,103 @@ def test_key():
         assert "KEY" not in cats(neg), neg
 
 
-def test_region_table():
-    for lang, region in {
-        "fi": "FI",
-        "fr": "FR",
-        "sw": "KE",
-        "hi": "IN",
-        "yo": "NG",
-        "zhs": "CN",
-        "vi": "VN",
-        "id": "ID",
-        "en": "US",
-        "es": "ES",
-        "pt": "BR",
-        "ar": "EG",
-    }.items():
-        assert REGION_BY_LANG[lang] == region
+def test_regions_of_a_language_come_from_cldr_most_speakers_first():
+    from rootstock.filters.pii_regions import MAX_REGIONS, language_regions, url_region
+
+    # the country the old one-region table chose comes first, the second countries follow
+    for lang, first in {"fi": "FI", "fr": "FR", "hi": "IN", "yo": "NG", "zhs": "CN", "zht": "TW", "vi": "VN"}.items():
+        assert phone_regions(lang)[0] == first, lang
+    assert phone_regions("pt")[:3] == ("BR", "AO", "PT")
+    assert phone_regions("es")[:3] == ("MX", "AR", "ES")
+    assert phone_regions("ar")[:2] == ("EG", "SA") and "MA" in phone_regions("ar")
+    assert phone_regions("bn") == ("BD", "IN")
+    assert {"US", "IN", "GB", "CA"} <= set(phone_regions("en"))
+    assert phone_regions("sw") == ("TZ", "CD", "KE", "UG")
+    assert all(len(phone_regions(lang)) <= MAX_REGIONS for lang in ("en", "fr", "es", "ar", "pt"))
+    # every country of the language for national ids, beyond the phone cap
+    assert {"AU", "NZ", "IE", "ZA", "KE"} <= set(language_regions("en"))
+    assert language_regions("tw") == ("GH",)  # CLDR files Twi under Akan
+    assert language_regions("de")[0] == "DE"  # languages beyond the registry file too
+    assert language_regions("und") == language_regions(None) == ()
+    # the URL's country-code TLD comes first; brand-like ccTLDs and generic TLDs add nothing
+    assert phone_regions("en", "https://www.example.com.au/x")[0] == "AU"
+    assert phone_regions("en", "http://news.example.co.uk/")[0] == "GB"
+    assert phone_regions("fr", "https://exemple.ch")[0] == "CH"
+    for url in (
+        "https://example.io/",
+        "https://example.com/",
+        "https://example.tv",
+        "http://10.0.0.1/",
+        None,
+        "",
+        "::",
+    ):
+        assert phone_regions("en", url) == phone_regions("en"), url
+    assert url_region("https://example.eu") is None
+    assert phone_regions(None, "https://example.pt") == ("PT",)
+
+
+@pytest.mark.parametrize(
+    "lang, text, number",
+    [
+        ("pt", "Ligue para 912 345 678 ou 21 123 4567.", "912 345 678"),  # Portugal, a pt document
+        ("pt", "Ligue para (11) 91234-5678.", "(11) 91234-5678"),  # Brazil
+        ("es", "Llame al 55 1234 5678 (Ciudad de México).", "55 1234 5678"),  # Mexico
+        ("es", "Llame al 612 34 56 78.", "612 34 56 78"),  # Spain
+        ("ar", "اتصل على 0612345678 في المغرب", "0612345678"),  # Morocco
+        ("ar", "اتصل على 0551234567", "0551234567"),  # Saudi Arabia
+        ("bn", "ফোন করুন 098765 43210", "098765 43210"),  # India, a Bengali document
+        ("bn", "ফোন করুন ০১৭১১-১২৩৪৫৬", "০১৭১১-১২৩৪৫৬"),  # Bangladesh, in Bengali digits
+        ("en", "Call 020 7946 0958 today.", "020 7946 0958"),  # the UK
+        ("en", "Call (202) 555-0143 today.", "(202) 555-0143"),  # the US
+        ("fr", "Appelez le (514) 555-0199.", "(514) 555-0199"),  # Canada, a French document
+    ],
+)
+def test_national_phone_numbers_of_every_country_of_the_language(lang, text, number):
+    assert (number, "PHONE") in found(text, lang)
+
+
+def test_the_url_country_adds_its_national_numbers():
+    text = "Call 03-7832-6616 in Melbourne or (03) 463-9500 in Christchurch."  # beyond English's first regions
+    assert "PHONE" not in cats(text, "en")
+    assert found(text, "en", url="https://www.example.com.au/contact") == [("03-7832-6616", "PHONE")]
+    assert found(text, "en", url="https://www.example.co.nz/") == [("(03) 463-9500", "PHONE")]
+
+
+def test_national_ids_of_the_countries_of_a_language():
+    cases = [
+        ("en", "SSN 536-90-4399 on file", "536-90-4399"),
+        ("en", "NHS number 943 476 5870", "943 476 5870"),  # also a valid ISBN-10: the label wins
+        ("en", "his SIN is 790 088 660", "790 088 660"),
+        ("en", "CNIC 35202-1234567-1", "35202-1234567-1"),
+        ("en", "PAN: ABCPD1234E", "ABCPD1234E"),
+        ("fr", "NAS : 790 088 660", "790 088 660"),
+        ("es", "CURP BOXW310820HNERXN09", "BOXW310820HNERXN09"),
+        ("es", "RUT 12.531.909-2", "12.531.909-2"),
+        ("es", "CUIT 20-05536168-2", "20-05536168-2"),
+        ("pt", "NIF PT 501 964 843", "PT 501 964 843"),
+        ("pt", "cartão de cidadão 00000000 0 ZZ4", "00000000 0 ZZ4"),
+        ("ar", "الرقم الضريبي 100-531-385", "100-531-385"),
+        ("fr", "AVS 756.9217.0769.85", "756.9217.0769.85"),
+        ("zhs", "身份证 620201195008098600", "620201195008098600"),  # stdnum raised on it: still found
+    ]
+    for lang, text, number in cases:
+        assert (number, "NATIONAL_ID") in found(text, lang), (lang, text, found(text, lang))
+
+
+def test_ambiguous_national_ids_need_their_country_and_a_label():
+    # a labelled SSN in a document of a language not spoken in the US: not looked for
+    assert "NATIONAL_ID" not in cats("SSN 536-90-4399", "fi")
+    assert "NATIONAL_ID" in cats("SSN 536-90-4399", "fi", url="https://example.us/")  # the ccTLD lets it in
+    # the US written form counts without a label, a bare nine-digit number does not
+    assert "NATIONAL_ID" in cats("ref 536-90-4399", "en")
+    assert "NATIONAL_ID" not in cats("ref 536904399", "en")
+    # a SIN is written like a phone number ("790 088 660"): only with its label
+    assert "NATIONAL_ID" not in cats("code 790 088 660", "en")
+    # a CPF counts anywhere as 000.000.000-00, bare only in Brazil's documents and with its label
+    assert "NATIONAL_ID" in cats("CPF 390.533.447-05", "fi")
+    assert "NATIONAL_ID" not in cats("num 39053344705", "pt")
+    assert "NATIONAL_ID" in cats("CPF 39053344705", "pt")
 
 
 # ------------------------------------------------------------------ PII-free prose is untouched
@@ -379,19 +460,26 @@ def test_the_phone_screen_never_hides_a_number_phonenumbers_accepts():
 
     from rootstock.filters.pii import _window_numbers
 
-    def matcher(cand, region):
-        return tuple((m.start, m.end) for m in PhoneNumberMatcher(cand, region, leniency=Leniency.VALID, max_tries=8))
+    def matcher(cand, regions):
+        spans = set()
+        for region in regions or (None,):
+            spans.update(
+                (m.start, m.end) for m in PhoneNumberMatcher(cand, region, leniency=Leniency.VALID, max_tries=8)
+            )
+        return tuple(sorted(spans))
 
     # Regions whose national prefix rewrites the number (the screen's special case), those of
-    # REGION_BY_LANG, and a sample of the rest (each region's screen takes a while to compile).
+    # the registry's languages, and a sample of the rest.
     rng = random.Random(11)
     special = {
         r
         for r in phonenumbers.SUPPORTED_REGIONS
         if phonenumbers.PhoneMetadata.metadata_for_region(r).national_prefix_transform_rule
     }
-    regions = sorted(special | set(REGION_BY_LANG.values()))
+    languages = ("en", "fr", "es", "pt", "ar", "bn", "zhs", "zht", "sw", "fi", "hi", "vi", "id")
+    regions = sorted(special | {r for lang in languages for r in phone_regions(lang)})
     regions += rng.sample(sorted(set(phonenumbers.SUPPORTED_REGIONS) - set(regions)), 20)
+    region_sets = [(r,) for r in regions] + [phone_regions(lang) for lang in languages] + [()]
     windows = []
     for region in regions:
         for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
@@ -399,13 +487,116 @@ def test_the_phone_screen_never_hides_a_number_phonenumbers_accepts():
             if number is None:
                 continue
             for fmt in (PhoneNumberFormat.NATIONAL, PhoneNumberFormat.INTERNATIONAL, PhoneNumberFormat.E164):
-                windows.append((phonenumbers.format_number(number, fmt), region))
-    for _ in range(3000):
-        groups = [str(rng.randint(0, 10 ** rng.randint(1, 4))) for _ in range(rng.randint(2, 5))]
-        windows.append(((rng.choice(["", "+", "("]) + " ".join(groups)), rng.choice(regions)))
+                written = phonenumbers.format_number(number, fmt)
+                windows.append((written, region))
+                windows.append((written, rng.choice(region_sets)))  # with several regions, its own or not
+    separators = [" ", " ", " ", "-", ".", " - ", ") ", " (", "\u00a0", "\u2009", "  ", "--"]
+    for _ in range(6000):
+        groups = [str(rng.randint(0, 10 ** rng.randint(1, 4))) for _ in range(rng.randint(2, 6))]
+        written = groups[0] + "".join(rng.choice(separators) + g for g in groups[1:])
+        windows.append((rng.choice(["", "+", "00", "(", "0", "(0"]) + written, rng.choice(region_sets)))
     accepted = 0
-    for cand, region in windows:
-        expected = matcher(cand, region)
-        assert _window_numbers(cand, region) == expected, (cand, region)
+    for cand, region_set in windows:
+        region_set = region_set if isinstance(region_set, tuple) else (region_set,)
+        expected = matcher(cand, region_set)
+        assert _window_numbers(cand, region_set) == expected, (cand, region_set)
         accepted += bool(expected)
     assert accepted > 400  # the example numbers are accepted, so the comparison is not vacuous
+
+
+@pytest.mark.parametrize(
+    "lang, text",
+    [
+        ("fr", "environ 4 249 046 090 habitants"),  # a first group shorter than three digits
+        ("en", "about 2 345 678 901 people"),
+        ("pt", "cerca de 9.290.104.089 pessoas"),  # dots: the thousands separator of pt_BR, es, vi, id
+        ("es", "unos 612.345.678 euros"),
+        ("fr", "environ 627\u00a0780\u00a0344 habitants"),  # a no-break space, as CLDR writes French counts
+        ("pt", "custa 9\u00a0629\u00a0908,39 R$"),  # decimals follow
+        ("ar", "حوالي 23 456 789 نسمة"),
+        ("es", "data del año 7. 326.757.306 habitantes"),  # the window took the "7." before the count
+        ("en", "first printed in 7. 1-5105-3623-X"),  # an ISBN-10 in its four parts, check digit X
+        ("en", "see 0-306-40615-2"),
+    ],
+)
+def test_counts_grouped_by_thousands_are_not_phone_numbers(lang, text):
+    assert "PHONE" not in cats(text, lang)
+
+
+def test_phone_numbers_written_as_their_country_writes_them_stay():
+    # Portugal groups mobile numbers in threes, also with no-break spaces
+    assert found("ligue 912\u00a0345\u00a0678", "pt") == [("912\u00a0345\u00a0678", "PHONE")]
+    assert found("llame al 612 345 678", "es") == [("612 345 678", "PHONE")]  # typed spaces: a phone
+    # a bare ten-digit number is not taken for an ISBN-10 (one in eleven would pass its check)
+    assert found("call 0512340099", "ar") == [("0512340099", "PHONE")]
+
+
+def test_one_pass_over_all_id_types_finds_what_each_type_finds_alone():
+    """The id scanner joins the patterns of a document's id types into one regex and asks it for
+    the next type that matches at a position; on text dense with id-like tokens it must find
+    exactly what trying each type's own pattern at every position finds."""
+    import random
+
+    from rootstock.filters import pii
+
+    rng = random.Random(5)
+    tokens = [
+        "536-90-4399",
+        "SSN",
+        "NHS",
+        "943 476 5870",
+        "2341 2341 2346",
+        "Aadhaar",
+        "4539 1488 0343 6467",
+        "BOXW310820HNERXN09",
+        "12345678Z",
+        "X1234567L",
+        "131052-308T",
+        "390.533.447-05",
+        "CPF",
+        "PT 501 964 843",
+        "NIF",
+        "12.531.909-2",
+        "RUT",
+        "35202-1234567-1",
+        "ABCPD1234E",
+        "PAN",
+        "756.9217.0769.85",
+        "0612 345 678",
+        "7503305044089",
+        "ID",
+        "100-531-385",
+        "الرقم الضريبي",
+        "11010519491231002X",
+        "V-11470283-4",
+        "1234567",
+        "12 12 12",
+        "x",
+        "-",
+        ".",
+        "/",
+    ]
+    for lang in ("en", "es", "pt", "ar", "zhs", None):
+        countries = None if lang is None else pii.document_regions(lang)
+        indices, home = pii._kinds_for(countries)
+        kinds = pii._id_kinds()
+        for n in [30] * 20 + [600]:  # the long text has enough candidates to drop unlabelled types
+            text = "".join(rng.choice(tokens) + rng.choice([" ", "", " ", ": ", ", "]) for _ in range(n))
+            labels = pii._Labels(text)
+            expected = set()
+            for start in range(len(text)):
+                for i in indices:
+                    m = kinds[i].pattern.match(text, start)
+                    if m and (found_id := pii._id_at(text, i, start, m.end(), home, labels)):
+                        expected.add(found_id)
+            assert set(pii._national_ids(text, countries)) == expected, (lang, text)
+
+
+def test_the_pii_stage_passes_the_document_url():
+    from rootstock.pipeline.stages.pii import PiiSettings, protect_fields
+
+    doc = {"text": "Call (03) 463-9500.", "lang": "en", "url": "https://www.example.co.nz/contact", "source": "s"}
+    out, matches, counts = protect_fields(doc, {"PHONE"}, PiiSettings())
+    assert out["text"] == "Call PI:PHONE." and counts == {"PHONE": 1}
+    out, _, counts = protect_fields({**doc, "url": None}, {"PHONE"}, PiiSettings())
+    assert counts == {}

@@ -105,7 +105,7 @@ def protect_fields(doc: dict[str, Any], wanted: set[str], settings: PiiSettings)
     (new document, all matches, counts per category)."""
 
     def find(value: str):
-        return pii.find_pii(value, doc["lang"], wanted, private_ip=settings.private_ip)
+        return pii.find_pii(value, doc["lang"], wanted, url=doc.get("url"), private_ip=settings.private_ip)
 
     token = settings.token_format
     matches = find(doc["text"])
