@@ -8,6 +8,7 @@ interface over both libraries so the rest of rootstock does not care which it wa
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ from rootstock.errors import TokenizerError
 
 # What a directory is searched for, in order (`rootstock tokenizer train` writes tokenizer.model).
 DIR_FILES = ("tokenizer.json", "tokenizer.model")
+# A tokenizer.json has no EOS field: the sibling tokenizer_config.json names it (transformers'
+# layout), else the first of these that is a special token (BLOOM, Llama 2, T5: </s>; GPT-2 and
+# GPT-NeoX: <|endoftext|>; Llama 3: <|end_of_text|>; Gemma: <eos>).
+EOS_CANDIDATES = ("</s>", "<|endoftext|>", "<|end_of_text|>", "<eos>")
 
 
 def _resolve(path: Path) -> Path:
@@ -31,7 +36,8 @@ def _resolve(path: Path) -> Path:
 
 
 class Tokenizer:
-    """`count(texts)` → token counts, no special tokens (BOS/EOS are the trainer's business)."""
+    """`count(texts)` → token counts, `encode(texts)` → ids; no special tokens (BOS/EOS are the
+    trainer's business, or a tokenized mix's, which appends `eos()` to every document)."""
 
     def __init__(self, path: str | Path):
         path = _resolve(Path(path)).resolve()
@@ -65,6 +71,59 @@ class Tokenizer:
         if self._sp is not None:
             return [len(ids) for ids in self._sp.encode(list(texts))]
         return [len(enc.ids) for enc in self._hf.encode_batch(list(texts), add_special_tokens=False)]
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids per text, no special tokens: `count` is `len` of these."""
+        if not texts:
+            return []
+        if self._sp is not None:
+            return self._sp.encode(list(texts))
+        return [enc.ids for enc in self._hf.encode_batch(list(texts), add_special_tokens=False)]
+
+    def eos(self, token: str | None = None) -> tuple[int, str]:
+        """(id, piece) of the end-of-document token that tokenized mix output appends to every document.
+
+        TOKEN names it; otherwise the SentencePiece model's `eos_id`, or for a tokenizer.json the
+        `eos_token` of a tokenizer_config.json beside it, else a special token of EOS_CANDIDATES.
+        """
+        if self._sp is not None:
+            if token is None:
+                found = self._sp.eos_id()
+                if found < 0:
+                    raise TokenizerError(f"{self.path}: the model has no EOS piece (eos_id -1); name one")
+                return found, self._sp.id_to_piece(found)
+            found = self._sp.piece_to_id(token)
+            if self._sp.id_to_piece(found) != token:  # piece_to_id gives <unk>'s id for an unknown piece
+                raise TokenizerError(f"{self.path}: no piece {token!r} in the vocabulary")
+            return found, token
+        if token is None:
+            token = self._configured_eos()
+        found = self._hf.token_to_id(token) if token is not None else None
+        if found is None:
+            raise TokenizerError(
+                f"{self.path}: "
+                + (
+                    f"no token {token!r} in the vocabulary"
+                    if token
+                    else f"no EOS token found (none of {EOS_CANDIDATES})"
+                )
+                + "; name one"
+            )
+        return found, token
+
+    def _configured_eos(self) -> str | None:
+        config = self.path.parent / "tokenizer_config.json"
+        if config.is_file():
+            try:
+                value = json.loads(config.read_text(encoding="utf-8")).get("eos_token")
+            except (ValueError, AttributeError):
+                value = None
+            if isinstance(value, dict):
+                value = value.get("content")
+            if isinstance(value, str) and value:
+                return value
+        special = {t.content for t in self._hf.get_added_tokens_decoder().values() if t.special}
+        return next((c for c in EOS_CANDIDATES if c in special), None)
 
     def describe(self) -> dict[str, Any]:
         """What a manifest records so a count can be traced to the exact tokenizer file."""

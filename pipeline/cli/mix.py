@@ -11,9 +11,11 @@ from rootstock.pipeline.cli.tables import text_table
 from rootstock.pipeline.mix.job import mix, plan_only
 from rootstock.pipeline.mix.plan import Plan
 from rootstock.pipeline.mix.spec import load_spec
+from rootstock.pipeline.mix.tokenized import parse_formats
 
 
-def print_plan(the_plan: Plan, availability: dict[str, str], out=sys.stdout) -> None:
+def print_plan(the_plan: Plan, availability: dict[str, str], out=None) -> None:
+    out = out or sys.stdout  # looked up when called: a default bound at import misses redirection
     rows = [
         [
             u.unit,
@@ -32,7 +34,8 @@ def print_plan(the_plan: Plan, availability: dict[str, str], out=sys.stdout) -> 
         print(f"note: {note}", file=out)
 
 
-def print_summary(manifest: dict[str, Any], output: str, out=sys.stdout) -> None:
+def print_summary(manifest: dict[str, Any], output: str, out=None) -> None:
+    out = out or sys.stdout
     rows = []
     for key in ("by_component", "by_lang"):
         for row in manifest[key]:
@@ -64,6 +67,23 @@ def print_summary(manifest: dict[str, Any], output: str, out=sys.stdout) -> None
     )
     for warning in manifest.get("warnings", []):
         print(f"note: {warning}", file=out)
+    tokenized = manifest.get("tokenized")
+    if tokenized:
+        tok = tokenized["tokenizer"]
+        print(
+            f"tokenized ({', '.join(tokenized['formats'])}): {tokenized['documents']:,} documents, "
+            f"{tokenized['training_tokens']:,} tokens with one EOS ({tok['eos_token']!r}, id {tok['eos_id']}) each",
+            file=out,
+        )
+        if "megatron" in tokenized:
+            data_path = tokenized["megatron"]["data_path"]
+            if len(data_path) > 2000:  # a long blend is better copied from the manifest
+                data_path = f'"$(jq -r .tokenized.megatron.data_path {output}/manifest.json)"'
+            print(f"megatron ({tokenized['megatron']['dtype']}): --data-path {data_path}", file=out)
+        if "nanoset" in tokenized:
+            print(
+                f"nanoset: dataset_folder {output}/nanoset, token_size {tokenized['nanoset']['token_size']}", file=out
+            )
     print(f"output: {output}", file=out)
 
 
@@ -76,7 +96,11 @@ def cmd_mix(args, beam_args: list[str]) -> int:
     if not args.output:
         raise MixSpecError("rootstock mix: --output is required (or pass --plan to only print the plan)")
     output = absolute(args.output)
-    manifest = mix(spec, output, beam_args, overwrite=args.overwrite)
+    try:
+        formats = parse_formats(args.format)
+    except ValueError as err:
+        raise MixSpecError(f"rootstock mix: {err}") from None
+    manifest = mix(spec, output, beam_args, overwrite=args.overwrite, formats=formats, eos_token=args.eos_token)
     print_summary(manifest, output)
     return 0
 
@@ -89,6 +113,16 @@ def add_parsers(sub) -> None:
     mix_parser.add_argument("--output", help="mix directory or URL")
     mix_parser.add_argument("--overwrite", action="store_true", help="replace an existing mix at the output")
     mix_parser.add_argument("--tokenizer", help="tokenizer file, overriding the spec's")
+    mix_parser.add_argument(
+        "--format",
+        default="parquet",
+        help="what to write, comma-separated: parquet (text; the default), megatron "
+        "(Megatron-LM/-DeepSpeed .bin/.idx), nanoset (datatrove/nanotron .ds); token formats append the EOS "
+        "to every document and write a provenance sidecar per shard",
+    )
+    mix_parser.add_argument(
+        "--eos-token", help="end-of-document token for token formats (default: the tokenizer's own EOS)"
+    )
     mix_parser.add_argument(
         "--plan", action="store_true", help="print the plan (targets, epochs) and stop; writes nothing"
     )

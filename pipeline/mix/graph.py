@@ -9,7 +9,8 @@ mod M, rows sorted by that hash inside a shard. M follows from the output's rows
 
 Output: `data/part-NNNNN-of-MMMMM.parquet` with every column of the components (union; a
 column one release lacks is null) plus `mix_component`, `epoch` (0-based copy number) and
-`tokens`.
+`tokens`; and/or the same shards as token files (`tokenized.py`): then the read step keeps
+each document's ids (the ones it counted) and, without Parquet, drops the text.
 """
 
 from __future__ import annotations
@@ -39,15 +40,20 @@ from rootstock.pipeline.mix.plan import (
 )
 from rootstock.pipeline.mix.resolve import TOKEN_BATCH, Resolved
 from rootstock.pipeline.mix.spec import MixSpec
+from rootstock.pipeline.mix.tokenized import IDS, TEXT_BYTES, TokenOutput, shard_files
 from rootstock.pipeline.release.columns import text_bytes
 from rootstock.pipeline.release.release import WORK_DIR, iter_rows
 
 
 class _ReadShard(beam.DoFn):
-    """(component, shard path, rehydrate) → (bucket key, position bin, row with `tokens`) per document."""
+    """(component, shard path, rehydrate) → (bucket key, position bin, row with `tokens`) per document.
 
-    def __init__(self, tokenizer: Tokenizer, seed: int, limits: list[int]):
-        self.tokenizer, self.seed, self.limits = tokenizer, seed, limits
+    With token output, a row also carries its ids packed with the EOS (IDS) and, when no
+    Parquet is written, its text's size (TEXT_BYTES) instead of the text.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, seed: int, limits: list[int], tokens: TokenOutput | None = None):
+        self.tokenizer, self.seed, self.limits, self.tokens = tokenizer, seed, limits, tokens
 
     def process(self, element):
         component, path, rehydrate = element
@@ -61,20 +67,33 @@ class _ReadShard(beam.DoFn):
             yield from self._emit(component, rehydrate, batch)
 
     def _emit(self, component, rehydrate, rows):
-        for row, n in zip(rows, self.tokenizer.count([r["text"] for r in rows]), strict=True):
+        texts = [r["text"] for r in rows]
+        ids = self.tokenizer.encode(texts) if self.tokens else None
+        counts = [len(i) for i in ids] if ids is not None else self.tokenizer.count(texts)
+        for i, (row, n) in enumerate(zip(rows, counts, strict=True)):
             cls = rehydrate_class(row.get("dup_cluster_size"), self.limits) if rehydrate else NO_CLASS
             row["mix_component"] = component
             row["tokens"] = n
+            if ids is not None:
+                row[IDS] = self.tokens.pack(ids[i])
+                if not self.tokens.keep_text:
+                    row[TEXT_BYTES] = text_bytes(row)
+                    del row["text"]
             yield (component, row["lang"], cls), position_bin(self.seed, component, row["id"]), row
 
 
-def _read(p, resolved: list[Resolved], tokenizer: Tokenizer, spec: MixSpec):
+def _text_bytes(doc: dict[str, Any]) -> int:
+    """The text's UTF-8 size, also of a row whose text was dropped (token output only)."""
+    return doc[TEXT_BYTES] if TEXT_BYTES in doc else text_bytes(doc)
+
+
+def _read(p, resolved: list[Resolved], tokenizer: Tokenizer, spec: MixSpec, tokens: TokenOutput | None = None):
     units = [(r.name, path, r.rehydrate) for r in resolved for path in r.shard_paths()]
     return (
         p
         | "Shards" >> beam.Create(units)
         | "Spread" >> beam.Reshuffle()
-        | "ReadCount" >> beam.ParDo(_ReadShard(tokenizer, spec.seed, list(spec.rehydrate.weights)))
+        | "ReadCount" >> beam.ParDo(_ReadShard(tokenizer, spec.seed, list(spec.rehydrate.weights), tokens))
     )
 
 
@@ -157,8 +176,11 @@ def _achieved(values):
 
 
 class _WriteMixShard(beam.DoFn):
-    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema):
-        self.root, self.shards, self.schema = root, shards, schema
+    """One shard: Parquet and/or token files. The record is the Parquet file's, else the first
+    token format's sidecar; every other file goes under `artifacts`."""
+
+    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema, tokens: TokenOutput | None = None):
+        self.root, self.shards, self.schema, self.tokens = root, shards, schema, tokens
 
     def process(self, element):
         (index, total), keyed = element
@@ -167,18 +189,25 @@ class _WriteMixShard(beam.DoFn):
             key=lambda kd: (kd[0], kd[1]["mix_component"], kd[1]["id"], kd[1]["epoch"]),
         )
         docs = [d for _, d in keyed]
-        rel = f"data/part-{index:05d}-of-{total:05d}.parquet"
-        written = write_parquet(to_table(docs, self.schema), posixpath.join(self.root, rel), self.shards)
-        yield {
-            "path": rel,
+        stem = f"part-{index:05d}-of-{total:05d}"
+        summary = {
             "rows": len(docs),
-            "text_bytes": sum(text_bytes(d) for d in docs),
+            "text_bytes": sum(_text_bytes(d) for d in docs),
             "tokens": sum(d["tokens"] for d in docs),
             "languages": sorted({d["lang"] for d in docs}),
             "sources": sorted({d["source"] for d in docs}),
             "components": sorted({d["mix_component"] for d in docs}),
-            **written,
         }
+        files = []
+        if self.tokens is None or self.tokens.keep_text:
+            rel = f"data/{stem}.parquet"
+            written = write_parquet(to_table(docs, self.schema), posixpath.join(self.root, rel), self.shards)
+            files.append({"path": rel, **summary, **written})
+        if self.tokens is None:
+            yield files[0]
+            return
+        files += shard_files(self.root, stem, docs, self.tokens, summary)
+        yield {**files[0], "training_tokens": summary["tokens"] + len(docs), "artifacts": files[1:]}
 
 
 class WriteMixShards(beam.PTransform):
@@ -188,15 +217,17 @@ class WriteMixShards(beam.PTransform):
     mod M and rows are sorted by the key inside a shard. Every shard file exists even if empty.
     """
 
-    def __init__(self, root: str, shards: ShardsConfig, schema: pa.Schema, seed: int):
+    def __init__(
+        self, root: str, shards: ShardsConfig, schema: pa.Schema, seed: int, tokens: TokenOutput | None = None
+    ):
         super().__init__()
-        self.root, self.shards, self.schema, self.seed = root, shards, schema, seed
+        self.root, self.shards, self.schema, self.seed, self.tokens = root, shards, schema, seed, tokens
 
     def expand(self, docs):
         shards, seed = self.shards, self.seed
         total = (
             docs
-            | "Size" >> beam.Map(lambda d: (1, text_bytes(d)))
+            | "Size" >> beam.Map(lambda d: (1, _text_bytes(d)))
             | "SumSize" >> beam.CombineGlobally(sum_pairs)
             | "NumShards" >> beam.Map(lambda size: num_shards(size[0], size[1], shards))
         )
@@ -211,15 +242,22 @@ class WriteMixShards(beam.PTransform):
             (assigned, placeholders)
             | "WithPlaceholders" >> beam.Flatten()
             | "GroupShards" >> beam.GroupByKey()
-            | "WriteParquet" >> beam.ParDo(_WriteMixShard(self.root, shards, self.schema))
+            | "WriteParquet" >> beam.ParDo(_WriteMixShard(self.root, shards, self.schema, self.tokens))
         )
 
 
 def build_graph(
-    p, staging: str, spec: MixSpec, resolved: list[Resolved], tokenizer: Tokenizer, the_plan: Plan, schema: pa.Schema
+    p,
+    staging: str,
+    spec: MixSpec,
+    resolved: list[Resolved],
+    tokenizer: Tokenizer,
+    the_plan: Plan,
+    schema: pa.Schema,
+    tokens: TokenOutput | None = None,
 ):
     rates = the_plan.rates()
-    docs = _read(p, resolved, tokenizer, spec)
+    docs = _read(p, resolved, tokenizer, spec, tokens)
     cuts = (
         docs
         | "KeyPosition" >> beam.Map(lambda d: (d[0], (d[1], d[2]["tokens"])))
@@ -228,7 +266,7 @@ def build_graph(
     )
     keyed = docs | "Copies" >> beam.FlatMap(_emit_copies, cuts=beam.pvalue.AsDict(cuts), rates=rates)
     written = keyed | "Docs" >> beam.Map(lambda kd: kd[1])
-    shards = written | "Write" >> WriteMixShards(staging, spec.shards, schema, spec.seed)
+    shards = written | "Write" >> WriteMixShards(staging, spec.shards, schema, spec.seed, tokens)
     available = cuts | "AvailableRows" >> beam.Map(
         lambda kv: _bucket_row("available", kv[0], docs=kv[1][1], tokens=kv[1][2], cut=kv[1][0])
     )

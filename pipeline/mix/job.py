@@ -5,7 +5,8 @@ tokens per (component, language) from what the release recorded for the spec's t
 sha256): the sidecar `rootstock count-tokens` wrote, or the `tokens` section `rootstock run
 --tokenizer` put into the manifest; otherwise count them in a first Beam pass that writes
 nothing (and always when rehydrating, which needs tokens per cluster-size class). Then plan (`plan`): an unreachable spec stops here, with the numbers. Then the job
-(`graph`) samples and writes the mix, and `manifest` records target against achieved.
+(`graph`) samples and writes the mix, as Parquet and/or token files for a trainer (`tokenized`),
+and `manifest` records target against achieved.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rootstock.pipeline.mix.manifest import build_mix_manifest
 from rootstock.pipeline.mix.plan import Available, Plan, plan
 from rootstock.pipeline.mix.resolve import Resolved, recorded_tokens, resolve, union_schema
 from rootstock.pipeline.mix.spec import MixSpec
+from rootstock.pipeline.mix.tokenized import PARQUET, parse_formats, split_artifacts, token_output, tokenized_section
 from rootstock.pipeline.release.publish import beam_tempdir, check_target, discard, make_staging, sweep_partials
 
 
@@ -53,9 +55,38 @@ def prepare(
     return resolved, tokenizer, plan(spec, available, multipliers), availability
 
 
-def mix(spec: MixSpec, output: str, beam_args: list[str] | None = None, *, overwrite: bool = False) -> dict[str, Any]:
-    """Plan SPEC and, if it is reachable, write the mix to OUTPUT; return its manifest."""
+def _check_eos(spec: MixSpec, eos_token: str | None) -> None:
+    try:
+        tokenizer = Tokenizer(spec.tokenizer)
+    except TokenizerError as err:
+        raise MixSpecError(f"{spec.path}: tokenizer: {err}") from None
+    try:
+        tokenizer.eos(eos_token)
+    except TokenizerError as err:
+        raise MixSpecError(f"{spec.path}: tokenizer: {err} (with --eos-token)") from None
+
+
+def mix(
+    spec: MixSpec,
+    output: str,
+    beam_args: list[str] | None = None,
+    *,
+    overwrite: bool = False,
+    formats: tuple[str, ...] = (PARQUET,),
+    eos_token: str | None = None,
+) -> dict[str, Any]:
+    """Plan SPEC and, if it is reachable, write the mix to OUTPUT in FORMATS; return its manifest.
+
+    FORMATS: "parquet" (text), "megatron", "nanoset" (token files, `tokenized.py`); EOS_TOKEN
+    overrides the tokenizer's own end-of-document token.
+    """
     output = absolute(output).rstrip("/")
+    try:
+        formats = parse_formats(formats)
+    except ValueError as err:
+        raise MixSpecError(str(err)) from None
+    if set(formats) - {PARQUET}:
+        _check_eos(spec, eos_token)  # before any work, like every other spec error
     check_target(output, overwrite)  # before the counting pass: a refused output costs nothing
     sweep_partials(output)
     workdir = make_staging(output, "-plan")
@@ -66,17 +97,24 @@ def mix(spec: MixSpec, output: str, beam_args: list[str] | None = None, *, overw
         discard(workdir)
     schema = union_schema(resolved)
     warnings = list(the_plan.notes)
+    tokens = token_output(formats, tokenizer, {r.name: r.manifest.get("release") for r in resolved}, eos_token)
 
     def make_manifest(shards, counts, runner):
-        return build_mix_manifest(
+        shards, artifacts = split_artifacts(shards)
+        manifest = build_mix_manifest(
             spec, resolved, tokenizer, the_plan, availability, schema, shards, counts, runner, warnings
         )
+        manifest["formats"] = list(formats)
+        if tokens is not None:
+            manifest["tokenized"] = tokenized_section(tokens, tokenizer, manifest["shards"], output)
+            manifest["artifacts"] = artifacts
+        return manifest
 
     return execute(
         output,
         beam_args,
         overwrite,
-        lambda p, staging: build_graph(p, staging, spec, resolved, tokenizer, the_plan, schema),
+        lambda p, staging: build_graph(p, staging, spec, resolved, tokenizer, the_plan, schema, tokens),
         make_manifest,
     )
 

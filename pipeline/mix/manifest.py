@@ -1,6 +1,8 @@
 """A mix's manifest (`"kind": "mix"`): the spec, the releases by manifest sha256, the tokenizer, the
 plan, target and achieved tokens and shares per component, language and bucket, and the shards
-(`rootstock verify` checks a mix like a release).
+(`rootstock verify` checks a mix like a release). `job.mix` adds the `formats` written and, for
+token formats, `tokenized` (EOS, totals, Megatron's `--data-path`) and the token files as
+`artifacts` (`tokenized.tokenized_section`).
 """
 
 from __future__ import annotations
