@@ -13,6 +13,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 import rootstock.pipeline.beam.spill  # noqa: F401  (registers --spill, so it is a known option)
 from rootstock.errors import ConfigError
+from rootstock.pipeline.beam.versions import OPTION as LAUNCHER_VERSIONS
+from rootstock.pipeline.beam.versions import pin_worker_versions
 
 # The default DirectRunner first tries to download a Prism binary; name the local runner.
 FN_API_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
@@ -29,7 +31,8 @@ def pipeline_options(beam_args: list[str] | None) -> PipelineOptions:
     check_flags(args)
     if not any(a == "--runner" or a.startswith("--runner=") for a in args):
         args.append(f"--runner={FN_API_RUNNER}")
-    return PipelineOptions(args)
+    # Workers in other processes or images (Dataflow, Flink, Spark, EXTERNAL) check their versions.
+    return PipelineOptions(pin_worker_versions(args))
 
 
 def check_flags(args: list[str]) -> None:
@@ -83,7 +86,7 @@ def runner_record(options: PipelineOptions) -> dict[str, Any]:
     chosen = options.get_all_options(drop_default=True, retain_unknown_options=True)
     record = {}
     for name, value in sorted(chosen.items()):
-        if value is None:
+        if value is None or name == LAUNCHER_VERSIONS:  # ~5 kB of package versions: not a choice
             continue
         if any(word in name.lower() for word in _SECRET_WORDS) or name in _FREE_FORM:
             record[name] = REDACTED
