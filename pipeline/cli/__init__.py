@@ -15,7 +15,7 @@ import sys
 from apache_beam.io.filesystem import BeamIOError
 
 from rootstock.errors import RootstockError
-from rootstock.pipeline.cli import catalog, curate, mix, release, tokens
+from rootstock.pipeline.cli import catalog, curate, inspect, mix, release, tokens
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
     tokens.add_parsers(sub)
     mix.add_parsers(sub)
     catalog.add_parsers(sub)
+    inspect.add_parsers(sub)
     return ap
 
 
