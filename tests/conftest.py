@@ -55,6 +55,10 @@ def write_catalog(root: Path, *entries: dict[str, Any]) -> Path:
     return root
 
 
+# Test documents are a sentence long: the clean stage's ROOTS size floor (min_doc_bytes) would drop them.
+NO_SIZE_FLOOR = {"clean": {"min_doc_bytes": "off"}}
+
+
 def write_config(path: Path, catalog: Path, output: Path | None = None, **extra: Any) -> Path:
     data = {"release": "test-release", "catalog": str(catalog), "sources": "all"}
     if output is not None:

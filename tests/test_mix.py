@@ -40,7 +40,7 @@ from rootstock.pipeline.mix.plan import (
 )
 from rootstock.pipeline.mix.spec import FINEWEB2_WEIGHTS, MixSpec, load_spec, parse_tokens
 from rootstock.pipeline.release.verify import verify
-from tests.conftest import MULTI_PROCESS, REPO, entry, shard_digests, write_catalog, write_config
+from tests.conftest import MULTI_PROCESS, NO_SIZE_FLOOR, REPO, entry, shard_digests, write_catalog, write_config
 
 PP = 0.5  # achieved shares within half a percentage point of the target
 
@@ -106,7 +106,9 @@ def _release(root: Path, name: str, sizes: dict[str, int], seed: int) -> Path:
             )
         )
     write_catalog(catalog, *entries)
-    config = write_config(root / f"{name}.yaml", catalog, root / name, release=name, shards={"max_rows": 1000})
+    config = write_config(
+        root / f"{name}.yaml", catalog, root / name, release=name, shards={"max_rows": 1000}, stages=NO_SIZE_FLOOR
+    )
     run(load_config(config))
     return root / name
 

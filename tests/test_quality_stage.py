@@ -14,7 +14,7 @@ from sample_texts import topic_sentences
 from rootstock.errors import ConfigError
 from rootstock.pipeline.config import load_config
 from rootstock.pipeline.jobs.curate import run
-from tests.conftest import entry, run_cli, write_catalog, write_config
+from tests.conftest import NO_SIZE_FLOOR, entry, run_cli, write_catalog, write_config
 
 FILL = {"town": "Valrive", "person": "Nadia", "n": "12", "big": "300", "year": "1998", "price": "4"}
 
@@ -97,6 +97,7 @@ def release(tmp_path_factory):
         ),
     )
     stages = {
+        **NO_SIZE_FLOOR,
         "langid": {"enabled": True},
         "quality": {"enabled": True, "code_sources": {"code": {"excluded_licenses": "copyleft"}}},
     }
@@ -216,12 +217,13 @@ def test_perplexity_filter_through_the_stage(tmp_path: Path):
         )
     )
     stages = {
+        **NO_SIZE_FLOOR,
         "quality": {
             "enabled": True,
             "modify_documents": False,
             "thresholds": {"en": {**off, "perplexity_max_cutoff": (likely + unlikely) / 2}},
             "perplexity": {"en": {"sentencepiece": str(sp), "kenlm": str(arpa)}},
-        }
+        },
     }
     run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages, keep_rejected="all")))
     kept, rejected = _rows(tmp_path / "out", "data"), _rows(tmp_path / "out", "rejected")
@@ -240,7 +242,10 @@ def test_per_source_overrides_apply_to_their_source(tmp_path: Path):
         entry("lenient", {**jsonl, "paths": ["../data/a.jsonl"]}, languages=["fr"]),
         entry("strict", {**jsonl, "paths": ["../data/a.jsonl"]}, languages=["fr"]),
     )
-    stages = {"quality": {"enabled": True, "sources": {"lenient": {"fr": {"number_words_min_cutoff": 1}}}}}
+    stages = {
+        **NO_SIZE_FLOOR,
+        "quality": {"enabled": True, "sources": {"lenient": {"fr": {"number_words_min_cutoff": 1}}}},
+    }
     manifest = run(load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages)))
     cells = {c["source"]: c for c in manifest["by_source_lang"]}
     assert cells["lenient"]["docs_out"] == 1 and cells["strict"]["docs_out"] == 0

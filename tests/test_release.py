@@ -14,7 +14,7 @@ import rootstock.pipeline.jobs.curate as curate
 from rootstock.errors import ConfigError, InputError, ReleaseExistsError
 from rootstock.pipeline.config import load_config
 from rootstock.pipeline.jobs.curate import run
-from tests.conftest import CLI, REPO, entry, run_cli, shard_digests, write_catalog, write_config
+from tests.conftest import CLI, NO_SIZE_FLOOR, REPO, entry, run_cli, shard_digests, write_catalog, write_config
 
 
 def _catalog(tmp_path: Path, rows: int = 200, bad_line: bool = False) -> Path:
@@ -64,7 +64,11 @@ def test_existing_release_is_kept_unless_overwrite_and_survives_a_failed_overwri
 def test_killed_run_never_looks_finished(tmp_path: Path):
     """SIGKILL while shards are being written: OUTPUT must not exist, only the hidden staging dir."""
     config = write_config(
-        tmp_path / "run.yaml", _catalog(tmp_path, rows=60_000), tmp_path / "out", shards={"max_rows": 200}
+        tmp_path / "run.yaml",
+        _catalog(tmp_path, rows=60_000),
+        tmp_path / "out",
+        shards={"max_rows": 200},
+        stages=NO_SIZE_FLOOR,
     )
     proc = subprocess.Popen([*CLI, "run", str(config)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 300

@@ -57,6 +57,7 @@ def _run(tmp_path, plugin_path, stages: dict, *beam) -> subprocess.CompletedProc
         tmp_path / "catalog", entry("mixed", {"kind": "jsonl", "paths": [str(data / "docs.jsonl")], "id_field": "id"})
     )
     config = tmp_path / "run.yaml"
+    stages = {"clean": {"min_doc_bytes": "off"}, **stages}  # short test documents: no ROOTS size floor
     config.write_text(
         yaml.safe_dump(
             {"release": "plugin", "catalog": str(catalog), "keep_rejected": "all", "stages": stages}, sort_keys=False
@@ -106,18 +107,19 @@ def test_a_stage_of_another_package_runs_is_recorded_and_counted(tmp_path, plugi
     assert len(rejected) == 4 and all(r["letter_ratio"] < 0.6 for r in rejected)
 
     record = {s["name"]: s for s in manifest["stages"]}
-    assert [s["name"] for s in manifest["stages"]] == ["langid", "quality", name, "dedup", "pii"]
+    assert [s["name"] for s in manifest["stages"]] == ["clean", "langid", "quality", name, "dedup", "pii"]
     assert record[name]["settings"] == {"enabled": True, "min_ratio": 0.6}
     assert record[name]["plugin"] == {"class": "my_stages:LetterRatio", "distribution": "my-stages", "version": "0.3"}
     assert manifest["config"]["stages"][name] == {**settings, "after": "quality", "enabled": True, "min_ratio": 0.6}
     assert manifest["totals"]["dropped_by_reason"] == {f"{name}:too_few_letters": 4}
 
     steps = manifest["sources"]["mixed"]["processing"]
-    assert [s["step"] for s in steps] == ["ingest", name, "dedup"]
-    mine = steps[1]
+    assert [s["step"] for s in steps] == ["ingest", "clean", name, "dedup"]
+    assert steps[1]["parameters"] == {"min_doc_bytes": "off", "steps": []} and steps[1]["docs_out"] == 10
+    mine = steps[2]
     assert (mine["docs_in"], mine["docs_out"], mine["dropped"]) == (10, 6, {"too_few_letters": 4})
     assert mine["parameters"] == {"min_ratio": 0.6}
-    assert steps[2]["docs_in"] == 6
+    assert steps[3]["docs_in"] == 6
     assert any(f["name"] == "letter_ratio" for f in manifest["schema"])
 
 
@@ -133,7 +135,7 @@ def test_stage_errors_name_the_file_and_the_field(tmp_path, plugin_path):
         ),
         ({"letters": {"enabled": True, "bogus": 1}}, "stages.letters.bogus: Extra inputs are not permitted"),
         ({"letters": {"enabled": True, "after": "nope"}}, "stages.letters.after: 'nope' is not a stage of this config"),
-        ({"pii": {"after": "langid"}}, "stages.pii.after: built-in stages run in the order langid, quality"),
+        ({"pii": {"after": "langid"}}, "stages.pii.after: built-in stages run in the order clean, langid, quality"),
         ({"langid": {"use": "my_stages:LetterRatio"}}, "'langid' is a built-in stage"),
     ]
     for stages, message in cases:
@@ -158,10 +160,10 @@ def test_built_ins_keep_their_order_and_others_go_where_after_says(plugin_path, 
             "zeta": {"use": "my_stages:LetterRatio", "after": "letters"},
         }
     )
-    assert list(stages) == ["langid", "letters", "zeta", "quality", "dedup", "pii"]
-    assert stages.enabled() == ["dedup"] and stages["letters"].min_ratio == 0.2
+    assert list(stages) == ["clean", "langid", "letters", "zeta", "quality", "dedup", "pii"]
+    assert stages.enabled() == ["clean", "dedup"] and stages["letters"].min_ratio == 0.2
     listed = StagesConfig.parse({"letters": {}, "langid": {}, "second": {"use": "my_stages:LetterRatio"}})
-    assert list(listed) == ["letters", "langid", "second", "quality", "dedup", "pii"]
+    assert list(listed) == ["clean", "letters", "langid", "second", "quality", "dedup", "pii"]
     sys.modules.pop("my_stages", None)
 
 

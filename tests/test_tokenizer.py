@@ -24,7 +24,7 @@ from rootstock.pipeline.jobs.curate import run
 from rootstock.pipeline.jobs.train_tokenizer import plan_sample, train_tokenizer
 from rootstock.pipeline.release.release import iter_rows as read_parquet_rows
 from rootstock.pipeline.release.verify import verify
-from tests.conftest import DEMO_CONFIG, entry, run_cli, write_catalog, write_config
+from tests.conftest import DEMO_CONFIG, NO_SIZE_FLOOR, entry, run_cli, write_catalog, write_config
 
 ONE_WORKER = ["--direct_num_workers=1"]
 
@@ -166,7 +166,7 @@ def duplicated(tmp_path_factory) -> tuple[Path, list[str]]:
         entry("news_en", {"kind": "parquet", "paths": ["../data/en.parquet"], "id_field": "id"}, languages=["en"]),
         entry("news_fi", {"kind": "parquet", "paths": ["../data/fi.parquet"], "id_field": "id"}, languages=["fi"]),
     )
-    run(load_config(write_config(root / "run.yaml", catalog, root / "release")), ONE_WORKER)
+    run(load_config(write_config(root / "run.yaml", catalog, root / "release", stages=NO_SIZE_FLOOR)), ONE_WORKER)
     return root / "release", en + fi
 
 
