@@ -326,7 +326,8 @@ def rootstock_config(root: Path, corpus_dir: Path, stages: tuple[str, ...], name
                 "release": "bench",
                 "catalog": str(catalog),
                 "keep_rejected": "none",  # datatrove writes no exclusions by default either
-                "stages": {stage: {"enabled": stage in stages} for stage in STAGES},
+                # clean is on by default; datatrove's pipeline has no such step, so it stays off here
+                "stages": {"clean": {"enabled": False}, **{stage: {"enabled": stage in stages} for stage in STAGES}},
             },
             sort_keys=False,
         )
@@ -807,7 +808,7 @@ def _floor_graph(nodes: list[tuple], threshold: float = 0.8) -> dict[str, str]:
     import numpy as np
 
     from rootstock.filters import dedup as d
-    from rootstock.filters.minhash import band_keys, estimated_jaccard, lsh_params
+    from rootstock.filters.minhash import band_keys, lsh_params
 
     bands, rows = lsh_params(threshold, 128)
     exact, urls, buckets = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -824,10 +825,9 @@ def _floor_graph(nodes: list[tuple], threshold: float = 0.8) -> dict[str, str]:
     for group in (*exact.values(), *urls.values()):
         if len(group) > 1:
             edges += d.star_edges(group)
-    similar = lambda a, b: estimated_jaccard(a, b) >= threshold  # noqa: E731
     for members in buckets.values():
         if len(members) > 1:
-            edges += d.verified_bucket_edges(members, similar)
+            edges += d.verified_bucket_edges(members, threshold)
     clusters = defaultdict(list)
     for node, root in d.union_find(edges).items():
         clusters[root].append(info[node])

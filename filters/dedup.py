@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -120,25 +120,143 @@ def star_edges(members: Iterable[str]) -> list[tuple[str, str]]:
     return [(m, ordered[0]) for m in ordered[1:]]
 
 
-def verified_bucket_edges(members: list[tuple[str, Any]], similar) -> list[tuple[str, str]]:
-    """Edges of an LSH bucket whose signatures `similar(a, b)` confirms.
+# LSH buckets with more distinct signatures than this are not compared all pairs (see bucket_edges).
+BUCKET_CAP = 1000
+_BLOCK = 1 << 22  # signature pairs compared at once (4M × 2 bytes of counts)
+DEGREE_SAMPLE = 128  # members of a capped bucket each member is compared with to order them
 
-    Each member is compared with an anchor (smallest id first); members unlike the anchor form
-    the next round with their own anchor. A bucket of k copies costs k-1 comparisons; a bucket
-    holding c different clusters about k·c.
+
+class BucketEdges(NamedTuple):
+    """What verifying one LSH bucket gives: edges, and if it was capped, by whom it is counted."""
+
+    edges: list[tuple[str, str]]
+    # The bucket's first representative if it held more than `cap` distinct signatures, else None.
+    capped: str | None = None
+    # Members of a capped bucket that matched no representative (not linked through this bucket).
+    unlinked: int = 0
+
+
+def min_agreement(threshold: float, num_perm: int) -> int:
+    """The fewest equal slots for estimated_jaccard ≥ THRESHOLD (the same float comparison)."""
+    return next(k for k in range(num_perm + 1) if k / num_perm >= threshold)
+
+
+def _agreement(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Equal slots of every signature of A with every one of B: (len(a), len(b)) uint16.
+
+    Slot by slot over the transposed signatures, in row blocks: one vector comparison per slot
+    and block, without the (a, b, slots) temporary a broadcast comparison would build.
     """
-    pending = sorted(members, key=lambda m: m[0])
-    edges = []
-    while len(pending) > 1:
-        anchor, rest = pending[0], pending[1:]
-        unlike = []
-        for member in rest:
-            if similar(anchor[1], member[1]):
-                edges.append((member[0], anchor[0]))
-            else:
-                unlike.append(member)
-        pending = unlike
-    return edges
+    out = np.zeros((len(a), len(b)), dtype=np.uint16)
+    step = max(1, _BLOCK // max(len(b), 1))
+    columns_b = np.ascontiguousarray(b.T)
+    for lo in range(0, len(a), step):
+        columns_a = np.ascontiguousarray(a[lo : lo + step].T)
+        block = out[lo : lo + step]
+        for slot_a, slot_b in zip(columns_a, columns_b, strict=True):
+            block += slot_a[:, None] == slot_b[None, :]
+    return out
+
+
+def _components(adjacent: np.ndarray) -> np.ndarray:
+    """Connected components of a dense symmetric boolean matrix: each node's smallest node.
+
+    Breadth-first, one vector step per layer: O(n²) for the whole matrix.
+    """
+    label = np.full(len(adjacent), -1, dtype=np.int64)
+    for node in range(len(adjacent)):
+        if label[node] >= 0:
+            continue
+        label[node] = node
+        frontier = np.array([node])
+        while len(frontier):
+            frontier = np.flatnonzero(adjacent[frontier].any(axis=0) & (label < 0))
+            label[frontier] = node
+    return label
+
+
+def bucket_edges(members: Iterable[tuple[str, Any]], threshold: float, cap: int = BUCKET_CAP) -> BucketEdges:
+    """Edges of an LSH bucket: its members (id, signature) whose signatures confirm THRESHOLD.
+
+    Every confirmed pair counts, not only pairs with one anchor: a template page and hundreds of
+    variants that each resemble it but not each other (a star), or a chain A~B~C with A≁C, end
+    in one cluster whatever the ids. Only the connectivity is emitted (a star from the smallest
+    id of each connected set), so a bucket of k near-copies gives k-1 edges, not k²/2.
+
+    Members with identical signatures are one node. Up to CAP distinct signatures, all pairs
+    are compared (vectorised, one block of comparisons per slot). Beyond, cost is
+    bounded by comparing each member with at most CAP representatives (O(k·CAP)): members are
+    ordered by how many of DEGREE_SAMPLE sampled members they resemble (a star's centre first), the
+    representatives are picked greedily in that order (a member resembling no representative
+    so far becomes one), and every member is linked to every representative it resembles.
+    Pairs of two non-representatives are not compared then; members left without a
+    representative once CAP are taken are counted as `unlinked`.
+    """
+    by_id = dict(members)
+    ids = sorted(by_id)
+    if len(ids) < 2:
+        return BucketEdges([])
+    sigs = np.stack([_as_slots(by_id[i]) for i in ids])
+    need = min_agreement(threshold, sigs.shape[1])
+    _, first, inverse = np.unique(sigs, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    # Identical signatures (estimated Jaccard 1): each member linked to the first with its signature.
+    edges = [(ids[i], ids[first[inverse[i]]]) for i in range(len(ids)) if first[inverse[i]] != i]
+    nodes = np.sort(first)  # members standing for each distinct signature, in id order
+    distinct = sigs[nodes]
+    if len(nodes) <= cap:
+        label = _components(_agreement(distinct, distinct) >= need)
+        edges += [(ids[nodes[j]], ids[nodes[root]]) for j, root in enumerate(label) if root != j]
+        return BucketEdges(edges)
+    reps = _representatives(distinct, need, cap)
+    matches = _agreement(distinct, distinct[reps]) >= need
+    matched = matches.any(axis=1)
+    first_rep = matches.argmax(axis=1)
+    # Representatives resembling a common member belong together.
+    rows, cols = np.nonzero(matches)
+    together = np.zeros((len(reps), len(reps)), dtype=bool)
+    together[first_rep[rows], cols] = True
+    together |= together.T
+    label = _components(together)
+    for j in np.flatnonzero(matched):
+        root = nodes[reps[label[first_rep[j]]]]
+        if nodes[j] != root:
+            edges.append((ids[nodes[j]], ids[root]))
+    return BucketEdges(edges, capped=ids[nodes[reps[0]]], unlinked=int(np.count_nonzero(~matched)))
+
+
+def _representatives(sigs: np.ndarray, need: int, cap: int) -> np.ndarray:
+    """Indices of at most CAP pairwise-unlike members of SIGS, most connected first (see bucket_edges)."""
+    sample = np.unique(np.linspace(0, len(sigs) - 1, min(len(sigs), DEGREE_SAMPLE)).astype(np.int64))
+    degree = np.count_nonzero(_agreement(sigs, sigs[sample]) >= need, axis=1)
+    order = np.lexsort((np.arange(len(sigs)), -degree))
+    reps: list[int] = []
+    block = 256
+    for lo in range(0, len(order), block):
+        batch = order[lo : lo + block]
+        if reps:
+            batch = batch[~(_agreement(sigs[batch], sigs[reps]) >= need).any(axis=1)]
+        inner = _agreement(sigs[batch], sigs[batch]) >= need
+        chosen: list[int] = []
+        for i in range(len(batch)):
+            if not inner[i, chosen].any():
+                chosen.append(i)
+        reps.extend(int(batch[i]) for i in chosen)
+        if len(reps) >= cap:
+            break
+    return np.array(reps[:cap], dtype=np.int64)
+
+
+def _as_slots(signature: Any) -> np.ndarray:
+    """A signature (raw little-endian uint32 bytes, or an array) as a uint32 array."""
+    if isinstance(signature, bytes | bytearray | memoryview):
+        return np.frombuffer(signature, dtype="<u4")
+    return np.asarray(signature, dtype=np.uint32)
+
+
+def verified_bucket_edges(members: list[tuple[str, Any]], threshold: float, cap: int = BUCKET_CAP):
+    """The edges of bucket_edges alone."""
+    return bucket_edges(members, threshold, cap).edges
 
 
 # --- connected components: alternating large-star / small-star (Kiveris et al., SoCC 2014) ---
@@ -187,6 +305,15 @@ def survivor_key(member: dict[str, Any]) -> tuple:
     """Total order of who survives in a cluster (smallest key wins): documents of an earlier
     release first, then higher catalogue priority, then more text (bytes), then smaller id."""
     return (not member.get("released", False), -member.get("priority", 0), -member.get("bytes", 0), member["id"])
+
+
+# Size classes of the cluster-size distribution (manifest notes, card), smallest size of each.
+CLUSTER_SIZE_CLASSES = (("2", 2), ("3-9", 3), ("10-99", 10), ("100+", 100))
+
+
+def cluster_size_class(size: int) -> str:
+    """The class of a cluster of SIZE ≥ 2 documents: "2", "3-9", "10-99" or "100+"."""
+    return next(name for name, low in reversed(CLUSTER_SIZE_CLASSES) if size >= low)
 
 
 def drop_reason(member: dict[str, Any], survivor: dict[str, Any]) -> str:

@@ -182,8 +182,8 @@ def _pow_range(table: tuple[np.ndarray, np.ndarray], count: int) -> np.ndarray:
     return _pow(table, np.arange(count, dtype=np.int64), count - 1)
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    """murmur3's 64-bit finaliser, in place."""
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """murmur3's 64-bit finaliser, in place (also mixes filters.substring's window hashes)."""
     h ^= h >> _U64(33)
     h *= _U64(0xFF51AFD7ED558CCD)
     h ^= h >> _U64(33)
@@ -200,7 +200,7 @@ def _segment_hashes(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, sa
     last = ends - 1
     h = _pow(_POS, last, int(last.max()) if len(last) else 0) * (prefix[ends] - prefix[starts])
     h += _U64(salt)
-    return _fmix64(h)
+    return fmix64(h)
 
 
 def _token_hashes(text: str, char_mode: np.ndarray | bool, doc_starts: np.ndarray | None):
@@ -325,7 +325,7 @@ def shingles(text: str, lang: str, n: int = WORD_NGRAM, char_n: int = CHAR_NGRAM
     np.cumsum(hashed * _pow_range(_NEG, k), out=prefix[1:])
     h = _pow_range(_POS, k)[size - 1 :] * (prefix[size:] - prefix[: k - size + 1])  # windows [i, i+size)
     h += _U64(_NGRAM_SALT)
-    h = np.sort(_fmix64(h))
+    h = np.sort(fmix64(h))
     if len(h) > 1:
         distinct = np.empty(len(h), dtype=bool)
         distinct[0] = True

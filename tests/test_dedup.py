@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -100,13 +101,14 @@ def _corpus(tmp_path: Path):
     rows.append(
         {"id": "url-of-002", "text": " ".join(rng.sample(pool, 10)), "url": "https://example.org/fr/2?utm_source=mail"}
     )
-    # near-duplicate chain: B = W[0:104] (100 word 5-grams), A = W[0:91], C = W[13:104]:
-    # J(A,B) = J(B,C) = 87/100, J(A,C) = 74/100 — A~B, B~C, A≁C at threshold 0.8.
-    words = " ".join(rng.sample(pool, 20)).split()[:104]
-    assert len(words) == 104
-    rows.append({"id": "chainA", "text": " ".join(words[:91]), "url": None})
+    # near-duplicate chain: B = W[0:208] (204 word 5-grams), A = W[0:182], C = W[26:208]:
+    # J(A,B) = J(B,C) = 178/204, J(A,C) = 152/204 — A~B, B~C, A≁C at threshold 0.8 (all over
+    # the 1024-byte size floor ROOTS gave French).
+    words = " ".join(rng.sample(pool, 40)).split()[:208]
+    assert len(words) == 208
+    rows.append({"id": "chainA", "text": " ".join(words[:182]), "url": None})
     rows.append({"id": "chainB", "text": " ".join(words), "url": None})
-    rows.append({"id": "chainC", "text": " ".join(words[13:]), "url": None})
+    rows.append({"id": "chainC", "text": " ".join(words[26:]), "url": None})
     footer = "Valrive Gazette — tous droits réservés, reproduction interdite"
     for row in rows[:12]:
         row["text"] += "\n" + footer
@@ -182,11 +184,44 @@ def test_stage_identical_across_runners(dedup_release, tmp_path: Path):
         assert shard_digests(tmp_path / name) == shard_digests(root / "out"), name
 
 
+def _joins(manifest) -> dict[str, tuple[int, str]]:
+    (dedup,) = [s for s in manifest["sources"]["gazette"]["processing"] if s["step"] == "dedup"]
+    return {j["step"]: (j["documents"], j["join"]) for j in dedup["parameters"]["joins"]}
+
+
+def test_join_auto_chooses_from_the_measured_documents_and_records_it(dedup_release, tmp_path: Path):
+    """The default (`auto`) took the side inputs on this small corpus; with side_input_max_docs: 0
+    every step takes the shuffle branch, and the release is the same byte for byte."""
+    root, config, manifest = dedup_release
+    assert config.stages["dedup"].join == "auto"
+    kept, rejected = _by_id(root / "out", "data"), _by_id(root / "out", "rejected")
+    clustered = sum(1 for r in [*kept.values(), *rejected.values()] if r["dup_cluster_size"] > 1)
+    joins = _joins(manifest)
+    assert joins["decide"] == (clustered, "side_input") and joins["verify"][1] == "side_input"
+    assert joins["verify"][0] >= 3  # at least the chain's members shared LSH buckets
+    stages = {"dedup": {"enabled": True, "side_input_max_docs": 0}}
+    out = tmp_path / "shuffled"
+    forced = run(
+        load_config(write_config(tmp_path / "run.yaml", config.catalog, out, stages=stages, keep_rejected="all"))
+    )
+    assert _joins(forced) == {"verify": (joins["verify"][0], "shuffle"), "decide": (clustered, "shuffle")}
+    assert shard_digests(out) == shard_digests(root / "out")
+    (report,) = [s["report"] for s in forced["stages"] if s["name"] == "dedup"]
+    assert report["join"] == "auto" and report["side_input_max_docs"] == 0
+    from pydantic import ValidationError
+
+    from rootstock.pipeline.stages.dedup.settings import DedupSettings
+
+    with pytest.raises(ValidationError, match="side_input_max_docs"):
+        DedupSettings(side_input_max_docs=-1)
+
+
 def test_stage_on_empty_and_single_document_inputs(tmp_path: Path):
     pytest.importorskip("filters.minhash")
     data = tmp_path / "catalog" / "data"
     data.mkdir(parents=True)
-    (data / "one.jsonl").write_text('{"id": "only", "text": "Un seul document ici, sans doublon."}\n')
+    only = {"id": "only", "text": " ".join(sentences("fr")[:10])}  # over ROOTS's 1024-byte floor for French
+    (data / "one.jsonl").write_text(json.dumps(only) + "\n")
     (data / "none.jsonl").write_text('{"id": "bad", "text": ""}\n')
     catalog = write_catalog(
         tmp_path / "catalog",
@@ -247,7 +282,7 @@ def test_stage_recall_and_precision_on_planted_near_duplicates(tmp_path: Path):
     rows, pairs = [], []
     for i in range(300):
         lang = langs[i % len(langs)]
-        base = make_doc(lang, rng, rng.randint(6, 12))
+        base = make_doc(lang, rng, rng.randint(10, 16))  # over ROOTS's size floors (≤ 1024 bytes)
         dup = replace_words(base, lang, fraction_for(rng.uniform(0.55, 1.0)), rng)
         rows += [{"id": f"p{i}a", "text": base, "lang": lang}, {"id": f"p{i}b", "text": dup, "lang": lang}]
         pairs.append((f"p{i}a", f"p{i}b", true_jaccard(mh.shingles(base, lang), mh.shingles(dup, lang))))
@@ -314,3 +349,260 @@ def test_packed_grouping_finds_exactly_the_shared_keys():
     lines = [np.array([5, -3, 5], dtype=np.int64), np.array([5, 8], dtype=np.int64), np.array([], dtype=np.int64)]
     assert d.frequent_hashes(lines, 3).tolist() == [5]
     assert d.frequent_hashes(lines, 1).tolist() == [-3, 5, 8]
+
+
+# --- LSH buckets: clusters are sets, not pairs -------------------------------------------------
+
+
+def _signature_star(variants: int, seed: int, slots: int = 128, changed: int = 20):
+    """A centre signature and VARIANTS each with CHANGED random slots of it replaced: every
+    variant agrees with the centre on ≥ 1 - changed/slots, two variants on ~1 - 2·changed/slots."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centre = rng.integers(0, 2**32, size=slots, dtype=np.uint32)
+    out = [centre]
+    for _ in range(variants):
+        v = centre.copy()
+        v[rng.choice(slots, changed, replace=False)] = rng.integers(0, 2**32, size=changed, dtype=np.uint32)
+        out.append(v)
+    return out
+
+
+def _clusters(edges, ids) -> int:
+    roots = d.union_find(edges)
+    return len({roots.get(i, i) for i in ids})
+
+
+def test_bucket_star_and_chain_are_one_cluster_whatever_the_ids():
+    from rootstock.filters.minhash import estimated_jaccard
+
+    sigs = _signature_star(300, seed=1)
+    assert max(estimated_jaccard(sigs[i], sigs[j]) for i in range(1, 40) for j in range(i + 1, 40)) < 0.8
+    assert min(estimated_jaccard(sigs[0], s) for s in sigs[1:]) >= 0.8
+    for seed in range(4):
+        ids = [f"d{n:06d}" for n in random.Random(seed).sample(range(10**6), len(sigs))]
+        if seed == 0:
+            ids = sorted(ids, reverse=True)  # the centre has the largest id: no bucket anchors on it
+        members = list(zip(ids, [s.tobytes() for s in sigs], strict=True))
+        random.Random(seed).shuffle(members)
+        found = d.bucket_edges(members, 0.8)
+        assert found.capped is None and len(found.edges) == len(ids) - 1
+        assert _clusters(found.edges, ids) == 1, seed
+    # A chain: each signature drifts 15 slots from the one before; ends are unlike.
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    chain = [rng.integers(0, 2**32, size=128, dtype=np.uint32)]
+    for _ in range(30):
+        step = chain[-1].copy()
+        step[rng.choice(128, 15, replace=False)] = rng.integers(0, 2**32, size=15, dtype=np.uint32)
+        chain.append(step)
+    assert estimated_jaccard(chain[0], chain[2]) < 0.8 <= estimated_jaccard(chain[0], chain[1])
+    for seed in range(4):
+        ids = [f"c{n:04d}" for n in random.Random(seed).sample(range(10**4), len(chain))]
+        if seed == 0:
+            ids = sorted(ids)[::2] + sorted(ids)[1::2]  # ends smallest, every other link crossing
+        assert _clusters(d.bucket_edges(list(zip(ids, chain, strict=True)), 0.8).edges, ids) == 1, seed
+
+
+def test_bucket_identical_signatures_and_unlike_members():
+    import numpy as np
+
+    same = np.arange(128, dtype=np.uint32)
+    other = np.arange(1000, 1128, dtype=np.uint32)
+    found = d.bucket_edges([("c", same), ("a", same), ("b", same.tobytes()), ("z", other)], 0.8)
+    assert sorted(found.edges) == [("b", "a"), ("c", "a")]
+    assert d.bucket_edges([("a", same)], 0.8).edges == []
+    # exactly at the threshold counts, as estimated_jaccard ≥ threshold does
+    near = same.copy()
+    near[:26] += 7  # 102 of 128 slots equal: 0.796875
+    assert d.bucket_edges([("a", same), ("b", near)], 0.796875).edges == [("b", "a")]
+    assert d.bucket_edges([("a", same), ("b", near)], 0.8).edges == []
+
+
+def test_capped_bucket_links_every_member_to_a_representative():
+    sigs = _signature_star(300, seed=2)
+    ids = [f"v{n:06d}" for n in random.Random(9).sample(range(10**6), len(sigs))]
+    ids = sorted(ids, reverse=True)  # the centre last in id order
+    for cap in (2, 8, 50):
+        found = d.bucket_edges(list(zip(ids, sigs, strict=True)), 0.8, cap=cap)
+        assert found.capped == ids[0] and found.unlinked == 0  # the centre resembles most: first representative
+        assert _clusters(found.edges, ids) == 1
+    # Unlike members beyond the cap: representatives run out, the rest are counted, not linked.
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    unlike = [rng.integers(0, 2**32, size=128, dtype=np.uint32) for _ in range(40)]
+    found = d.bucket_edges([(f"u{i:02d}", s) for i, s in enumerate(unlike)], 0.8, cap=10)
+    assert found.edges == [] and found.capped is not None and found.unlinked == 30
+
+
+def test_capped_bucket_cost_grows_linearly():
+    """Above the cap, a bucket costs O(members · cap): 16x the members is not 256x the time."""
+    import numpy as np
+
+    from tests.timing import LINEAR_BOUND, growth
+
+    def make(k):
+        rng = np.random.default_rng(k)  # unlike signatures: the representatives fill up to the cap
+        return [(f"m{i:06d}", s) for i, s in enumerate(rng.integers(0, 2**32, size=(k, 128), dtype=np.uint32))]
+
+    ratio = growth(lambda members: d.bucket_edges(members, 0.8, cap=32), make, 256)
+    assert ratio < LINEAR_BOUND, ratio
+
+
+# --- the stage on stars and chains of near-duplicates --------------------------------------------
+
+STAR_NEAR = {"threshold": 0.6, "num_perm": 512}
+
+
+def _word(rng: random.Random) -> str:
+    return "".join(rng.choice("bcdfghjklmnpqrstvwxz") + rng.choice("aeiou") for _ in range(rng.randint(1, 4)))
+
+
+def _star_texts(rng: random.Random, candidates: int) -> list[str]:
+    """A template page (400 words) and variants each replacing ~4% of its words at random: every
+    variant resembles the template (estimated Jaccard ≥ 0.64, sharing an LSH band with it), no
+    two variants resemble each other (< 0.6), checked on the signatures the stage computes."""
+    import numpy as np
+
+    from rootstock.filters.minhash import MinHasher, band_keys, lsh_params
+
+    template = [_word(rng) for _ in range(400)]
+    texts = [" ".join(template)]
+    for _ in range(candidates):
+        words = list(template)
+        for i in rng.sample(range(len(words)), 15):
+            words[i] = _word(rng) + "q"
+        texts.append(" ".join(words))
+    sigs = MinHasher(num_perm=STAR_NEAR["num_perm"]).text_signatures(texts, "fr")
+    bands, rows = lsh_params(STAR_NEAR["threshold"], STAR_NEAR["num_perm"])
+    centre_keys = set(band_keys(sigs[0], bands, rows))
+    keep = [0]
+    for i in range(1, len(texts)):
+        alike = (sigs[i] == sigs[keep]).mean(axis=1)
+        if alike[0] >= 0.64 and (alike[1:] < 0.6).all() and centre_keys & set(band_keys(sigs[i], bands, rows)):
+            keep.append(i)
+    assert np.all((sigs[keep[1:]] == sigs[0]).mean(axis=1) >= STAR_NEAR["threshold"])
+    return [texts[i] for i in keep]
+
+
+def _chain_texts(rng: random.Random, length: int) -> list[str]:
+    """Windows of 300 words, each 51 words on from the one before: J(next) ≈ 0.7, J(next but one) ≈ 0.5."""
+    from rootstock.filters.minhash import MinHasher
+
+    words = [_word(rng) for _ in range(300 + 51 * (length - 1))]
+    texts = [" ".join(words[51 * i : 51 * i + 300]) for i in range(length)]
+    sigs = MinHasher(num_perm=STAR_NEAR["num_perm"]).text_signatures(texts, "fr")
+    for i in range(length):
+        for j in range(i + 1, length):
+            alike = (sigs[i] == sigs[j]).mean()
+            assert alike >= STAR_NEAR["threshold"] if j == i + 1 else alike < STAR_NEAR["threshold"], (i, j, alike)
+    return texts
+
+
+@pytest.fixture(scope="module")
+def stars_and_chains(tmp_path_factory):
+    """Two stars (over 200 variants each; one centre with the smallest id of its star, one with
+    the largest), two chains of 8 and unrelated pages, ids shuffled, through the stage with
+    `join: side_input`, and with `join: shuffle` and a bucket cap of 8 (star buckets capped)."""
+    root = tmp_path_factory.mktemp("stars")
+    rng = random.Random(2031)
+    groups = {"star_low": _star_texts(rng, 260), "star_high": _star_texts(rng, 260)}
+    groups["chain1"], groups["chain2"] = _chain_texts(rng, 8), _chain_texts(rng, 8)
+    groups["alone"] = [" ".join(_word(rng) for _ in range(300)) for _ in range(20)]
+    numbers = iter(random.Random(7).sample(range(10**6), sum(map(len, groups.values()))))
+    ids = {name: [f"p{next(numbers):07d}" for _ in texts] for name, texts in groups.items()}
+    for name, order in (("star_low", min), ("star_high", max)):
+        centre = order(ids[name])
+        ids[name].remove(centre)
+        ids[name].insert(0, centre)
+    rows = [{"id": i, "text": t} for name in groups for i, t in zip(ids[name], groups[name], strict=True)]
+    random.Random(1).shuffle(rows)
+    data = root / "catalog" / "data"
+    data.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), data / "pages.parquet")
+    catalog = write_catalog(
+        root / "catalog",
+        entry("pages", {"kind": "parquet", "paths": ["../data/pages.parquet"], "id_field": "id"}, languages=["fr"]),
+    )
+    runs = {}
+    for name, extra in (("side_input", {}), ("capped", {"join": "shuffle", "near": {**STAR_NEAR, "bucket_cap": 8}})):
+        stages = {
+            "dedup": {"enabled": True, "template_lines": {"enabled": False}, "near": STAR_NEAR, **extra},
+        }
+        out = root / name
+        runs[name] = run(
+            load_config(write_config(root / f"{name}.yaml", catalog, out, stages=stages, keep_rejected="all"))
+        )
+    return root, ids, runs
+
+
+def _cluster_of(release: Path) -> dict[str, tuple[str, int]]:
+    """Source id → (cluster id, cluster size), the cluster id being the smallest release id in it."""
+    rows = {**_by_id(release, "data"), **_by_id(release, "rejected")}
+    return {k: (r["dup_cluster_id"], r["dup_cluster_size"]) for k, r in rows.items()}
+
+
+def test_stars_and_chains_are_single_clusters_for_both_joins(stars_and_chains):
+    root, ids, runs = stars_and_chains
+    assert len(ids["star_low"]) > 200 and len(ids["star_high"]) > 200
+    for name in ("side_input", "capped"):
+        clusters = _cluster_of(root / name)
+        for group in ("star_low", "star_high", "chain1", "chain2"):
+            (found,) = {clusters[i] for i in ids[group]}
+            assert found[1] == len(ids[group]), (name, group)
+        assert all(clusters[i][1] == 1 for i in ids["alone"])
+        assert runs[name]["totals"]["dropped_by_reason"] == {
+            "dedup:near": sum(len(ids[g]) - 1 for g in ids if g != "alone")
+        }
+    # The other join strategy, and capped buckets verified against representatives: the same release.
+    assert shard_digests(root / "side_input") == shard_digests(root / "capped")
+
+
+def test_cluster_sizes_and_capped_buckets_in_manifest_and_card(stars_and_chains):
+    root, ids, runs = stars_and_chains
+    for name, manifest in runs.items():
+        (cell,) = manifest["by_source_lang"]
+        notes = cell["notes"]
+        assert notes["dedup:clusters_100+"] == 2 and notes["dedup:clusters_3-9"] == 2, name
+        assert "dedup:clusters_2" not in notes and "dedup:clusters_10-99" not in notes
+        if name == "capped":
+            # Unlinked: variants in buckets of variants only (they reach the centre through other bands).
+            assert notes["dedup:capped_buckets"] > 0 and "dedup:capped_unlinked" in notes
+            (report,) = [s["report"] for s in manifest["stages"] if s["name"] == "dedup"]
+            assert report["near"]["bucket_cap"] == 8
+        else:
+            assert "dedup:capped_buckets" not in notes
+    card = (root / "capped" / "README.md").read_text()
+    assert "| `fr` | French | 0 | 2 | 0 | 2 |" in card
+    assert f"({runs['capped']['by_source_lang'][0]['notes']['dedup:capped_buckets']:,} such buckets" in card
+
+
+def test_capped_counts_land_on_the_survivor_or_a_lone_representative():
+    from rootstock.pipeline.stages.dedup.survivors import CAPPED_FIELD, _decide, _pick_survivors
+
+    members = [{"id": "a", "bytes": 5}, {"id": "b", "bytes": 9}, {CAPPED_FIELD: (1, 3)}, {CAPPED_FIELD: (2, 0)}]
+    decisions = dict(_pick_survivors(("a", members)))
+    assert decisions["b"][CAPPED_FIELD] == (3, 3) and CAPPED_FIELD not in decisions["a"]
+    doc = _decide({"id": "b", "text": "x"}, decisions["b"])
+    assert doc[CAPPED_FIELD] == (3, 3) and doc["dup_cluster_size"] == 2
+    ((lone, decision),) = _pick_survivors(("z", [{CAPPED_FIELD: (1, 7)}]))  # resembled nobody in its bucket
+    assert lone == "z" and decision["reason"] is None and decision["dup_cluster_size"] == 1
+    assert _decide({"id": "z"}, decision) == {
+        "id": "z",
+        "dup_cluster_id": "z",
+        "dup_cluster_size": 1,
+        CAPPED_FIELD: (1, 7),
+    }
+
+
+def test_substring_settings_keep_the_guarantee():
+    from pydantic import ValidationError
+
+    from rootstock.pipeline.stages.dedup.settings import DedupSettings
+
+    assert DedupSettings().substring.enabled is False and DedupSettings().substring.min_bytes == 50
+    with pytest.raises(ValidationError, match="anchor_bytes"):
+        DedupSettings(substring={"enabled": True, "min_bytes": 20, "anchor_bytes": 30})

@@ -1,11 +1,16 @@
 """Duplicate edges: every pair of documents found to be duplicates, as an undirected (a, b).
 
-Exact and URL groups become stars (every member linked to one), LSH buckets become the pairs
-whose signatures are verified similar. The two strategies differ only in how keys reach
-their groups, and match the two values of `join`:
+Exact and URL groups become stars (every member linked to one), LSH buckets the connectivity of
+their pairs whose signatures are verified similar (filters.dedup.bucket_edges: all pairs, or
+representatives beyond `near.bucket_cap`). Both give `Edges`: the edges, and per capped bucket
+(its first representative, (1, members left unlinked)) for the manifest. The two strategies
+differ only in how keys reach their groups, and match the values of `join`:
 
-- `PackedEdges` (side_input): one packed shuffle for exact, URL and band keys together;
+- `PackedEdges` (side_input, auto): one packed shuffle for exact, URL and band keys together;
   a bucket's candidate signatures come from a side input, so the shuffle carries ids only.
+  With `auto` (a `max_side`), that holds while the distinct candidates are at most
+  `side_input_max_docs`; beyond, buckets meet their members' signatures by a CoGroupByKey on
+  id, then a GroupByKey on the bucket (choice.py).
 - `PerKeyEdges` (shuffle): one element per document and key, signatures shuffled with them;
   no step waits for a side input.
 """
@@ -14,30 +19,43 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from typing import NamedTuple
 
 import apache_beam as beam
 import numpy as np
 
 from rootstock.filters import dedup as d
-from rootstock.filters.minhash import band_keys, estimated_jaccard
+from rootstock.filters.minhash import band_keys
 from rootstock.pipeline.beam.spill import Spilled
+from rootstock.pipeline.stages.dedup.choice import Choice, Routed
 from rootstock.pipeline.stages.dedup.packing import PARTITIONS, batches
 from rootstock.pipeline.stages.dedup.settings import DedupSettings, scope_key
 from rootstock.pipeline.stages.dedup.signatures import as_array
 
 # Key kinds of the packed shuffle: exact text, URL, then one per LSH band (NEAR + band index).
 EXACT, URL, NEAR = 0, 1, 2
+CAPPED = "capped"  # the output of capped buckets
+
+
+class Edges(NamedTuple):
+    edges: beam.PCollection  # (a, b), each pair once
+    capped: beam.PCollection  # (first representative, (capped buckets, members left unlinked))
+    choice: Choice | None = None  # how the LSH buckets were verified, with `join: auto`
 
 
 class PackedEdges(beam.PTransform):
-    """Nodes → duplicate edges, keys grouped in one packed shuffle (`join: side_input`).
+    """Nodes → duplicate edges, keys grouped in one packed shuffle (`join: side_input` or `auto`).
 
     NODES reads the nodes back after the barrier that the candidate signatures wait for.
+    MAX_SIDE (with `auto`): the most distinct candidates whose signatures go to a side input.
     """
 
-    def __init__(self, settings: DedupSettings, bands: int | None, rows: int | None, nodes: Spilled):
+    def __init__(
+        self, settings: DedupSettings, bands: int | None, rows: int | None, nodes: Spilled, max_side: int | None = None
+    ):
         super().__init__()
         self.settings, self.bands, self.rows, self.nodes = settings, bands, rows, nodes
+        self.max_side = max_side
 
     def expand(self, nodes):
         s = self.settings
@@ -49,10 +67,14 @@ class PackedEdges(beam.PTransform):
             | "Shared" >> beam.FlatMap(_shared_groups)
         )
         edges = [groups | "Stars" >> beam.FlatMap(lambda g: d.star_edges(g[1]) if g[0] < NEAR else [])]
+        capped = choice = None
         if s.near.enabled:
-            buckets = groups | "Buckets" >> beam.FlatMap(lambda g: [g[1]] if g[0] >= NEAR else [])
-            edges.append(buckets | "Verify" >> _VerifyBuckets(self.nodes, s.near.threshold))
-        return _every_edge_once(nodes, edges)
+            buckets = groups | "Buckets" >> beam.Filter(lambda g: g[0] >= NEAR)
+            verify = _VerifyBuckets(self.nodes, s.near.threshold, s.near.bucket_cap, self.max_side)
+            verified = buckets | "Verify" >> verify
+            edges.append(verified.edges)
+            capped, choice = verified.capped, verify.choice
+        return _every_edge_once(nodes, edges, capped)._replace(choice=choice)
 
 
 class PerKeyEdges(beam.PTransform):
@@ -64,7 +86,7 @@ class PerKeyEdges(beam.PTransform):
 
     def expand(self, nodes):
         s, bands, rows = self.settings, self.bands, self.rows
-        edges = []
+        edges, capped = [], None
         if s.exact:
             edges.append(
                 nodes
@@ -88,54 +110,117 @@ class PerKeyEdges(beam.PTransform):
                     for key in band_keys(as_array(n["signature"]), bands, rows)
                 ]
 
-            edges.append(
+            verified = (
                 nodes
                 | "BandKeys" >> beam.FlatMap(keys)
                 | "Buckets" >> beam.GroupByKey()
                 | "Shared" >> beam.Map(lambda kv: list(kv[1]))
                 | "TwoOrMore" >> beam.Filter(lambda members: len(members) > 1)
-                | "Verify" >> beam.FlatMap(d.verified_bucket_edges, _similar(s.near.threshold))
+                | "Verify"
+                >> beam.ParDo(_Verify(s.near.threshold, s.near.bucket_cap)).with_outputs(CAPPED, main="edges")
             )
-        return _every_edge_once(nodes, edges)
+            edges.append(verified.edges)
+            capped = verified[CAPPED]
+        return _every_edge_once(nodes, edges, capped)
 
 
-def _every_edge_once(nodes, edges: list):
+def _every_edge_once(nodes, edges: list, capped) -> Edges:
     """The edges of every kind, each once (a pair can be exact, URL and near duplicates at once)."""
+    if capped is None:
+        capped = nodes.pipeline | "NoneCapped" >> beam.Create([])
     if not edges:
-        return nodes.pipeline | "NoEdges" >> beam.Create([])
-    return edges | "AllEdges" >> beam.Flatten() | "Distinct" >> beam.Distinct()
+        return Edges(nodes.pipeline | "NoEdges" >> beam.Create([]), capped)
+    return Edges(edges | "AllEdges" >> beam.Flatten() | "Distinct" >> beam.Distinct(), capped)
 
 
-def _similar(threshold: float):
-    return lambda a, b: estimated_jaccard(as_array(a), as_array(b)) >= threshold
+class _Verify(beam.DoFn):
+    """A bucket → its verified edges, and a CAPPED record if it was capped.
+
+    A bucket is a list of (id, signature), or of ids whose signatures come as a side input.
+    """
+
+    def __init__(self, threshold: float, cap: int):
+        self.threshold, self.cap = threshold, cap
+
+    def process(self, members, signatures=None):
+        if signatures is not None:
+            members = [(m, signatures[m]) for m in members]
+        found = d.bucket_edges(members, self.threshold, self.cap)
+        yield from found.edges
+        if found.capped is not None:
+            yield beam.pvalue.TaggedOutput(CAPPED, (found.capped, (1, found.unlinked)))
 
 
 class _VerifyBuckets(beam.PTransform):
-    """LSH buckets (lists of ids) → the pairs in them whose signatures are similar enough.
+    """LSH buckets ((kind, ids)) → their verified edges (`edges`) and capped buckets (CAPPED).
 
     Only ids that share a bucket are candidates, so only their signatures become a side input.
+    With MAX_SIDE set (`join: auto`), only while there are at most that many; else by shuffles.
     """
 
-    def __init__(self, nodes: Spilled, threshold: float):
+    def __init__(self, nodes: Spilled, threshold: float, cap: int, max_side: int | None = None):
         super().__init__()
-        self.nodes, self.threshold = nodes, threshold
+        self.nodes, self.threshold, self.cap, self.max_side = nodes, threshold, cap, max_side
+        self.choice: Choice | None = None
 
-    def expand(self, buckets):
-        similar = _similar(self.threshold)
-        candidates = (
-            buckets | "CandidateIds" >> beam.FlatMap(lambda members: members) | "CandidateSet" >> beam.combiners.ToSet()
+    def expand(self, buckets) -> Edges:
+        if self.max_side is None:
+            return self._side_input(buckets, buckets | "CandidateIds" >> beam.FlatMap(lambda g: g[1]), self.nodes)
+        ids = buckets | "CandidateIds" >> beam.FlatMap(lambda g: g[1]) | "DistinctCandidates" >> beam.Distinct()
+        choice = self.choice = Choice("verify", ids, self.max_side)
+        side = self._side_input(
+            choice.keep(buckets, True, "SideBuckets"),
+            choice.keep(ids, True, "SideIds"),
+            Routed(self.nodes, choice, True),
         )
+        shuffled = self._shuffle(choice.keep(buckets, False, "ShuffleBuckets"), Routed(self.nodes, choice, False))
+        return Edges(
+            (side.edges, shuffled.edges) | "VerifiedEdges" >> beam.Flatten(),
+            (side.capped, shuffled.capped) | "VerifiedCapped" >> beam.Flatten(),
+        )
+
+    def _side_input(self, buckets, ids, nodes) -> Edges:
+        """Signatures of the candidates IDS as a dict on every worker; the shuffle carries ids only."""
+        candidates = ids | "CandidateSet" >> beam.combiners.ToSet()
         signatures = beam.pvalue.AsDict(
-            self.nodes.read("candidates")
+            nodes.read("candidates")
             | "CandidateSignatures"
             >> beam.FlatMap(
                 lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else [],
                 beam.pvalue.AsSingleton(candidates),
             )
         )
-        return buckets | "Pairs" >> beam.FlatMap(
-            lambda members, sigs: d.verified_bucket_edges([(m, sigs[m]) for m in members], similar), signatures
+        verified = (
+            buckets
+            | "MemberIds" >> beam.Map(lambda g: g[1])
+            | "Pairs" >> beam.ParDo(_Verify(self.threshold, self.cap), signatures).with_outputs(CAPPED, main="edges")
         )
+        return Edges(verified.edges, verified[CAPPED])
+
+    def _shuffle(self, buckets, nodes) -> Edges:
+        """Buckets meet their members' signatures by id, then gather by bucket: no side input."""
+        membership = buckets | "MemberOf" >> beam.FlatMap(
+            lambda g: [(m, key) for key in [_bucket_key(*g)] for m in g[1]]
+        )
+        signatures = nodes.read("signatures") | "SignatureById" >> beam.Map(lambda n: (n["id"], n["signature"]))
+        verified = (
+            {"bucket": membership, "signature": signatures}
+            | "JoinSignatures" >> beam.CoGroupByKey()
+            | "ToBuckets"
+            >> beam.FlatMap(
+                lambda kv: [(key, (kv[0], sig)) for sig in list(kv[1]["signature"])[:1] for key in kv[1]["bucket"]]
+            )
+            | "GatherBuckets" >> beam.GroupByKey()
+            | "WithSignatures" >> beam.MapTuple(lambda key, members: list(members))
+            | "VerifyGathered" >> beam.ParDo(_Verify(self.threshold, self.cap)).with_outputs(CAPPED, main="edges")
+        )
+        return Edges(verified.edges, verified[CAPPED])
+
+
+def _bucket_key(kind: int, members: list[str]) -> bytes:
+    """One LSH bucket's key: its band and a digest of its members (sorted, hence one key per bucket)."""
+    digest = hashlib.blake2b("\x00".join(members).encode("utf-8"), digest_size=16).digest()
+    return kind.to_bytes(2, "big") + digest
 
 
 class _PackKeys(beam.DoFn):

@@ -28,6 +28,10 @@ class NearDuplicates(Strict):
     bands: int | None = Field(None, ge=1)
     rows: int | None = Field(None, ge=1)
     seed: int = 1
+    # An LSH bucket with more distinct signatures than this is not verified all pairs: each
+    # member is compared with at most this many representatives (filters.dedup.bucket_edges);
+    # capped buckets are counted in the manifest (`dedup:capped_buckets`).
+    bucket_cap: int = Field(1000, ge=2)
 
     @model_validator(mode="after")
     def _bands_rows(self) -> NearDuplicates:
@@ -38,14 +42,33 @@ class NearDuplicates(Strict):
         return self
 
 
+class Substrings(Strict):
+    """ROOTS's substring dedup of OSCAR (Lee et al. 2021's ExactSubstr, spans under 50 bytes kept):
+    spans of at least `min_bytes` UTF-8 bytes also found in an earlier document of the scope go.
+    `anchor_bytes` (w ≤ min_bytes) is the window whose hashes are shuffled (filters.substring)."""
+
+    enabled: bool = False
+    min_bytes: int = Field(50, ge=8, le=512)
+    anchor_bytes: int = Field(25, ge=4, le=64)
+
+    @model_validator(mode="after")
+    def _anchor_fits(self) -> Substrings:
+        if self.anchor_bytes > self.min_bytes:
+            raise ValueError(f"anchor_bytes ({self.anchor_bytes}) must be at most min_bytes ({self.min_bytes})")
+        return self
+
+
 class DedupSettings(StageSettings):
-    """Template lines, then exact, URL and MinHash near-duplicates as one graph of duplicates."""
+    """Template lines, then exact, URL and MinHash near-duplicates as one graph of duplicates,
+    then (optionally) repeated spans removed from the documents that are left."""
 
     scope: Literal["source", "language", "global"] = "source"  # ROOTS deduplicated within a source
     template_lines: TemplateLines = TemplateLines()
     exact: bool = True
     url: bool = True
     near: NearDuplicates = NearDuplicates()
+    # After one survivor per cluster is kept: repeated spans removed from the survivors.
+    substring: Substrings = Substrings()
     # Connected components: alternating large-star/small-star rounds unrolled in the graph,
     # then a single-worker union-find over what is left, refused beyond fallback_max_edges.
     cc_rounds: int = Field(8, ge=1, le=64)
@@ -53,7 +76,13 @@ class DedupSettings(StageSettings):
     # How documents meet their dedup decision. side_input: the decisions of clustered documents
     # (a small part of the corpus) are a dict on every worker; no document is shuffled by id.
     # shuffle: a CoGroupByKey by id, for corpora whose duplicate clusters outgrow worker memory.
-    join: Literal["side_input", "shuffle"] = "side_input"
+    # auto: side_input while the documents a side input would copy to every worker (distinct
+    # LSH candidates, clustered documents, documents with repeated spans), measured in the run,
+    # are at most side_input_max_docs, else shuffle; each choice is in the processing record.
+    join: Literal["auto", "side_input", "shuffle"] = "auto"
+    # A side input holds a signature or a decision per document it covers, as Python objects,
+    # on every worker (benchmarks/dedup.py --memory measures what that costs).
+    side_input_max_docs: int = Field(200_000, ge=0, le=10_000_000)
     # Releases whose documents new ones are deduplicated against (incremental dedup): their
     # stored signatures are read, never recomputed, and their documents always survive.
     against: list[str] = []

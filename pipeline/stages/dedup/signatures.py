@@ -113,7 +113,13 @@ def earlier_signatures(releases: list[str], near: NearDuplicates, bands: int | N
             raise ConfigError(f"stages.dedup.against: {err}") from None
         reports = [s.get("report", {}) for s in manifest.get("stages", []) if s["name"] == "dedup"]
         theirs = (reports[0].get("near") or {}) if reports else {}
-        differing = {k: (theirs.get(k), mine[k]) for k in COMPATIBLE if theirs.get(k) != mine[k]}
+        if near.enabled and not theirs:
+            raise ConfigError(
+                f"stages.dedup.against: {release} was deduplicated without near duplicates, so its "
+                "signatures hold no MinHash; turn `near` off here or dedup against another release"
+            )
+        # Without near duplicates only the exact and URL keys are compared: MinHash settings do not matter.
+        differing = {k: (theirs.get(k), mine[k]) for k in COMPATIBLE if near.enabled and theirs.get(k) != mine[k]}
         if differing:
             raise ConfigError(
                 f"stages.dedup.against: {release} was deduplicated with other MinHash settings "

@@ -9,8 +9,13 @@ Nodes meet their cluster's root, and documents their decision, in one of two way
 - `SideInputJoin`: only clustered documents have a root or a decision, a small part of a
   corpus, so both are dicts on every worker and no document is shuffled by id.
 - `ShuffleJoin`: CoGroupByKeys by id, for clusters that outgrow a worker's memory.
+- `AutoJoin` (`join: auto`, the default): both in the graph, one taken per run, by the number
+  of clustered documents measured in it (choice.py).
 
-Both take {"documents", "membership"} and return `Decided`.
+Both take {"documents", "membership", "capped"} and return `Decided`. A capped LSH bucket
+(edges.CAPPED) is counted on the survivor of its first representative's cluster, as the
+transient field CAPPED_FIELD (a note in the manifest, not a column): counts reach the manifest
+only through kept documents.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 
 from rootstock.filters import dedup as d
-from rootstock.pipeline.beam.spill import Spilled, through_files
+from rootstock.pipeline.beam.spill import ReadSpilled, Spilled, through_files
 from rootstock.pipeline.stages.base import REJECTED, rejected
+from rootstock.pipeline.stages.dedup.choice import Choice, Routed
 
 
 class Decided(NamedTuple):
@@ -31,27 +37,45 @@ class Decided(NamedTuple):
     kept_nodes: beam.PCollection
 
 
-class Survivors(beam.PTransform):
-    """(root, slim node) pairs → (id, decision) for every member of a cluster."""
+# Transient field of a kept document: (capped LSH buckets, members they left unlinked) counted on it.
+CAPPED_FIELD = "dup_capped_buckets"
 
-    def expand(self, by_root):
-        return by_root | "Clusters" >> beam.GroupByKey() | "Pick" >> beam.FlatMap(_pick_survivors)
+
+class Survivors(beam.PTransform):
+    """(root, slim node) pairs and (root, capped counts) → (id, decision) for every member of a
+    cluster, and for the root of capped counts that has no cluster."""
+
+    def expand(self, inputs):
+        by_root, capped = inputs
+        counts = capped | "CappedCounts" >> beam.Map(lambda kv: (kv[0], {CAPPED_FIELD: kv[1]}))
+        return (
+            (by_root, counts)
+            | "WithCapped" >> beam.Flatten()
+            | "Clusters" >> beam.GroupByKey()
+            | "Pick" >> beam.FlatMap(_pick_survivors)
+        )
 
 
 class SideInputJoin(beam.PTransform):
-    """Roots and decisions as side inputs (`join: side_input`); NODES are read back from their spill."""
+    """Roots and decisions as side inputs (`join: side_input`); NODES are read back from their spill.
 
-    def __init__(self, nodes: Spilled, scratch: str):
+    SPILL_DOCUMENTS: pass the documents through files before they wait for the decisions
+    (AutoJoin spills them itself, before its choice).
+    """
+
+    def __init__(self, nodes: Spilled | Routed, scratch: str, spill_documents: bool = True):
         super().__init__()
-        self.nodes, self.scratch = nodes, scratch
+        self.nodes, self.scratch, self.spill_documents = nodes, scratch, spill_documents
 
     def expand(self, inputs) -> Decided:
+        roots = beam.pvalue.AsDict(inputs["membership"])
         by_root = self.nodes.read("members") | "ByRoot" >> beam.FlatMap(
-            lambda n, roots: [(roots[n["id"]], _slim(n))] if n["id"] in roots else [],
-            beam.pvalue.AsDict(inputs["membership"]),
+            lambda n, roots: [(roots[n["id"]], _slim(n))] if n["id"] in roots else [], roots
         )
-        decisions = beam.pvalue.AsDict(by_root | "Survivors" >> Survivors())
-        waiting = through_files(inputs["documents"], self.scratch, "dedup")
+        capped = inputs["capped"] | "CappedRoot" >> beam.Map(lambda kv, roots: (roots.get(kv[0], kv[0]), kv[1]), roots)
+        decisions = beam.pvalue.AsDict((by_root, capped) | "Survivors" >> Survivors())
+        documents = inputs["documents"]
+        waiting = through_files(documents, self.scratch, "dedup") if self.spill_documents else documents
         applied = waiting | "Apply" >> beam.ParDo(_ApplySide(), decisions).with_outputs(REJECTED, main="kept")
         kept_nodes = self.nodes.read("signatures") | "KeptNodes" >> beam.FlatMap(
             lambda n, dec: [] if n.get("released") or _is_dropped(n, dec) else [n], decisions
@@ -72,7 +96,13 @@ class ShuffleJoin(beam.PTransform):
             | "JoinNodes" >> beam.CoGroupByKey()
             | "ByRoot" >> beam.FlatMap(lambda kv: [(root, node) for root in kv[1]["root"] for node in kv[1]["node"]])
         )
-        decisions = by_root | "Survivors" >> Survivors()
+        capped = (
+            {"root": inputs["membership"], "capped": inputs["capped"]}
+            | "JoinCapped" >> beam.CoGroupByKey()
+            | "CappedRoot"
+            >> beam.FlatMap(lambda kv: [((list(kv[1]["root"]) or [kv[0]])[0], c) for c in kv[1]["capped"]])
+        )
+        decisions = (by_root, capped) | "Survivors" >> Survivors()
         applied = (
             {"doc": inputs["documents"] | "DocById" >> beam.Map(lambda doc: (doc["id"], doc)), "info": decisions}
             | "JoinDocs" >> beam.CoGroupByKey()
@@ -89,26 +119,66 @@ class ShuffleJoin(beam.PTransform):
         return Decided(applied.kept, applied[REJECTED], kept_nodes)
 
 
+class AutoJoin(beam.PTransform):
+    """`join: auto`: SideInputJoin while the clustered documents (nodes with a root) are at most
+    MAX_SIDE, else ShuffleJoin. Documents wait for the choice as spill files where spilling is on."""
+
+    def __init__(self, nodes: Spilled, scratch: str, max_side: int):
+        super().__init__()
+        self.nodes, self.scratch, self.max_side = nodes, scratch, max_side
+        self.choice: Choice | None = None
+
+    def expand(self, inputs) -> Decided:
+        choice = self.choice = Choice("decide", inputs["membership"], self.max_side)
+        waiting = Spilled(inputs["documents"], self.scratch, "dedup")
+
+        def branch(side: bool, name: str) -> dict[str, beam.PCollection]:
+            if waiting.refs is None:
+                documents = choice.keep(waiting.docs, side, f"{name}Documents")
+            else:
+                refs = choice.keep(waiting.refs, side, f"{name}DocumentFiles")
+                documents = refs | f"Read{name}Documents" >> ReadSpilled()
+            return {
+                "documents": documents,
+                "membership": choice.keep(inputs["membership"], side, f"{name}Membership"),
+                "capped": choice.keep(inputs["capped"], side, f"{name}Capped"),
+            }
+
+        side = branch(True, "Side") | "Side" >> SideInputJoin(Routed(self.nodes, choice, True), self.scratch, False)
+        nodes = Routed(self.nodes, choice, False).read("shuffle")
+        fresh = nodes | "Fresh" >> beam.Filter(lambda n: not n.get("released"))
+        shuffled = branch(False, "Shuffle") | "Shuffle" >> ShuffleJoin(nodes, fresh)
+        return Decided(
+            (side.kept, shuffled.kept) | "Kept" >> beam.Flatten(),
+            (side.rejected, shuffled.rejected) | "Rejected" >> beam.Flatten(),
+            (side.kept_nodes, shuffled.kept_nodes) | "KeptNodes" >> beam.Flatten(),
+        )
+
+
 def _slim(node: dict[str, Any]) -> dict[str, Any]:
     """What survivor choice needs (signatures stay behind)."""
     return {k: node.get(k) for k in ("id", "exact", "url", "bytes", "priority", "released")}
 
 
 def _pick_survivors(kv):
-    root, members = kv
-    members = sorted(members, key=d.survivor_key)
+    root, items = kv
+    members = sorted((m for m in items if CAPPED_FIELD not in m), key=d.survivor_key)
+    counts = [m[CAPPED_FIELD] for m in items if CAPPED_FIELD in m]
+    capped = (sum(c[0] for c in counts), sum(c[1] for c in counts)) if counts else None
+    if not members:  # a capped bucket's representative without duplicates: its own survivor
+        members = [{"id": root}]
     survivor = members[0]
     for member in members:
         reason = None if member is survivor else d.drop_reason(member, survivor)
-        yield (
-            member["id"],
-            {
-                "dup_cluster_id": root,
-                "dup_cluster_size": len(members),
-                "dup_survivor_id": survivor["id"],
-                "reason": reason,
-            },
-        )
+        decision = {
+            "dup_cluster_id": root,
+            "dup_cluster_size": len(members),
+            "dup_survivor_id": survivor["id"],
+            "reason": reason,
+        }
+        if capped and reason is None:
+            decision[CAPPED_FIELD] = capped
+        yield member["id"], decision
 
 
 def _decide(doc, cluster):
@@ -117,6 +187,8 @@ def _decide(doc, cluster):
         return {**doc, "dup_cluster_id": doc["id"], "dup_cluster_size": 1}
     out = {**doc, "dup_cluster_id": cluster["dup_cluster_id"], "dup_cluster_size": cluster["dup_cluster_size"]}
     if cluster["reason"] is None:
+        if CAPPED_FIELD in cluster:
+            out[CAPPED_FIELD] = cluster[CAPPED_FIELD]
         return out
     out["dup_survivor_id"] = cluster["dup_survivor_id"]
     return beam.pvalue.TaggedOutput(REJECTED, rejected(out, "dedup", cluster["reason"]))
