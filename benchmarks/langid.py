@@ -89,11 +89,12 @@ def speed(docs: list[str], predictors: dict, runs: int = 3) -> dict[str, float]:
     return {name: len(docs) / seconds for name, seconds in best.items()}
 
 
-def readme_table(report: Report, roots: list[str]) -> str:
-    """All 46 ROOTS languages: recall / precision per domain and kind, who decided, untestable why."""
+def readme_table(report: Report, roots: list[str], coverage: dict[str, list[str]]) -> str:
+    """All 46 ROOTS languages: labels, recall / precision per domain and kind, who decided, untestable why."""
     registry = load_registry()
-    head = "| lang | name | " + " | ".join(f"{d} {k}" for d in DOMAINS for k in KINDS) + " | decided by (udhr ¶) |"
-    lines = [head, "|" + "---|" * (3 + len(DOMAINS) * len(KINDS))]
+    head = "| lang | name | labels in | " + " | ".join(f"{d} {k}" for d in DOMAINS for k in KINDS)
+    head += " | decided by (udhr ¶) |"
+    lines = [head, "|" + "---|" * (4 + len(DOMAINS) * len(KINDS))]
     for lang in roots:
         cells = []
         for domain in DOMAINS:
@@ -106,7 +107,8 @@ def readme_table(report: Report, roots: list[str]) -> str:
                     cells.append(f"{row.recall:.2f} / {row.precision:.2f} {mark} ({row.n})")
         deciders = report.deciders.get(("udhr", "paragraph"), {}).get(lang)
         decided = ", ".join(f"{b} {n}" for b, n in deciders.most_common()) if deciders else "–"
-        lines.append(f"| {lang} | {registry[lang].name} | " + " | ".join(cells) + f" | {decided} |")
+        labels = ", ".join(coverage.get(lang, [])) or "none"
+        lines.append(f"| {lang} | {registry[lang].name} | {labels} | " + " | ".join(cells) + f" | {decided} |")
     lines.append("")
     for domain in DOMAINS:
         missing = [lang for lang in roots if not report.scores.get((domain, "paragraph"), {}).get(lang)]
@@ -116,6 +118,18 @@ def readme_table(report: Report, roots: list[str]) -> str:
         else:
             text = f"{', '.join(missing)} ({reasons})"
         lines.append(f"Untestable in {domain}: {text}.")
+    udhr_deciders = report.deciders.get(("udhr", "paragraph"), {})
+    franc = sorted(
+        lang
+        for lang in roots
+        if lang in udhr_deciders and udhr_deciders[lang]["franc"] > sum(udhr_deciders[lang].values()) / 2
+    )
+    passing = report.passing("udhr", "paragraph", roots)
+    lines.append(
+        f"Decided mostly by franc on the UDHR, franc's own training text (so not measured there): {', '.join(franc)}; "
+        f"UDHR paragraphs passing without them: {len(set(passing) - set(franc))}/"
+        f"{len(set(report.tested('udhr', 'paragraph', roots)) - set(franc))}."
+    )
     return "\n".join(lines)
 
 
@@ -133,6 +147,7 @@ def main() -> None:
     ensemble = Ensemble(policy)
     roots = roots_languages()
     items = load_items(split="evaluation")
+    print(f"# Command: python benchmarks/langid.py {' '.join(sys.argv[1:])}".rstrip())
     print(f"# Versions: {ensemble.versions()}")
     print(f"# Evaluation split: {len(items)} items; bar: recall and precision ≥ {TARGET}; ROOTS languages only\n")
 
@@ -154,7 +169,7 @@ def main() -> None:
             print(format_table(reports["policy"], domain, kind, langs + extra))
             print()
     print("## README table: the default policy on the 46 ROOTS languages (recall / precision, ✓ at ≥0.95, items)")
-    print(readme_table(reports["policy"], roots))
+    print(readme_table(reports["policy"], roots, ensemble.coverage()))
     print()
     if args.no_speed:
         return

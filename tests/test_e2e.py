@@ -120,7 +120,7 @@ def test_manifest_accounts_for_every_document(releases):
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["config_sha256"])
     assert manifest["config"]["release"] == "rootstock-demo" and manifest["rootstock"]["version"]
     langs = {cell["lang"] for cell in manifest["by_source_lang"] if cell["docs_out"]}
-    assert {"fi", "sw", "yo", "zhs", "ar", "hi", "vi", "eu", "python", "javascript", "und"} <= langs
+    assert {"fi", "sw", "yo", "zhs", "ar", "hi", "vi", "eu", "python", "javascript"} <= langs
 
 
 def test_release_loads_with_datasets_and_keeps_provenance(releases):

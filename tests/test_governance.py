@@ -159,7 +159,7 @@ def test_card_body_reports_sources_languages_steps_and_limits(release: Path):
     dedup_removed = sum(n for k, n in manifest["totals"]["dropped_by_reason"].items() if k.startswith("dedup:"))
     near = manifest["totals"]["dropped_by_reason"]["dedup:near"]
     assert f"near {near}" in text and dedup_removed > 0
-    assert "Language ID could not verify: Yoruba (`yo`)" in text
+    assert "## Language identification" in text and "| `yo` | Yoruba |" in text
     assert "| `fi` | Finnish | flagged_words, perplexity |" in text
     assert "rootstock remove" in text
 

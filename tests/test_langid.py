@@ -128,7 +128,8 @@ def test_stage_verifies_routes_and_flags_unverifiable(tmp_path: Path):
             tmp_path / "run.yaml",
             catalog,
             tmp_path / "out",
-            stages={"langid": {"enabled": True, "min_score": {"sw": 0.3, "zht": 0.7}}},
+            # `ensemble: null`: the single lid.176 model as ROOTS ran it (the ensemble: test_langid_backends)
+            stages={"langid": {"enabled": True, "ensemble": None, "min_score": {"sw": 0.3, "zht": 0.7}}},
             keep_rejected="all",
         )
     )
@@ -146,7 +147,8 @@ def test_stage_verifies_routes_and_flags_unverifiable(tmp_path: Path):
     for code in TEXTS:
         row = by_id[("crawl", code)]
         assert row["lang"] == code and row["lang_check"] == "routed" and row["lang_score"] > 0.3
-        assert len(row["lang_topk"]) == 3
+        assert len(row["lang_topk"]) == 3 and row["lang_backend"] == "fasttext"
+        assert row["lang_script"] == {"ar": "Arab", "hi": "Deva", "zhs": "Hans", "zht": "Hant"}.get(code, "Latn")
         assert (out / "data" / code / "crawl").is_dir()
     # uncovered language: the declaration stands, flagged as unverified
     igbo = by_id[("igbo", "ig1")]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import collections
+import json
+import re
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from rootstock.filters.langid import decide
@@ -27,6 +31,11 @@ from rootstock.filters.langid.policy import (
     PolicySpec,
 )
 from rootstock.filters.langid.scripts import script_of
+from rootstock.pipeline.cli import main
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
+from rootstock.pipeline.release.card import render_card
+from tests.conftest import entry, write_catalog, write_config
 
 
 @pytest.fixture(scope="module")
@@ -87,19 +96,28 @@ def test_script_of_text():
     assert script_of("١٢٣ ...") is None
 
 
-def test_glotlid_style_model_trained_here_maps_and_routes_its_languages(tmp_path, items):
+GLOT_LABELS = {"sw": "swh_Latn", "rw": "kin_Latn", "zu": "zul_Latn", "yo": "yor_Latn", "en": "eng_Latn"}
+GLOT_LABELS |= {"zhs": "zho_Hans", "zht": "cmn_Hant", "de": "deu_Latn", "wo": "wol_Latn", "ny": "nya_Latn"}
+
+
+@pytest.fixture(scope="module")
+def glotlid(tmp_path_factory, items):
+    """A tiny fastText LID model with GlotLID-style `<iso639-3>_<Script>` labels, trained here."""
     fasttext = pytest.importorskip("fasttext")
-    labels = {"sw": "swh_Latn", "rw": "kin_Latn", "zu": "zul_Latn", "yo": "yor_Latn", "en": "eng_Latn"}
-    labels |= {"zhs": "zho_Hans", "zht": "cmn_Hant", "de": "deu_Latn", "wo": "wol_Latn", "ny": "nya_Latn"}
-    train = tmp_path / "train.txt"
+    folder = tmp_path_factory.mktemp("glotlid")
+    train = folder / "train.txt"
     with open(train, "w", encoding="utf-8") as out:
         for item in items:
-            if item.lang in labels and item.split == "calibration" and item.domain == "udhr":
-                out.write(f"__label__{labels[item.lang]} {item.text.lower()}\n")
+            if item.lang in GLOT_LABELS and item.split == "calibration" and item.domain == "udhr":
+                out.write(f"__label__{GLOT_LABELS[item.lang]} {item.text.lower()}\n")
     model = fasttext.train_supervised(str(train), dim=16, epoch=25, minn=2, maxn=4, wordNgrams=1, thread=1, lr=0.5)
-    path = tmp_path / "glotlid-tiny.bin"
+    path = folder / "glotlid-tiny.bin"
     model.save_model(str(path))
+    return path
 
+
+def test_glotlid_style_model_trained_here_maps_and_routes_its_languages(glotlid, items):
+    labels, path = GLOT_LABELS, glotlid
     backend = FastTextBackend("glot", model=str(path))
     assert backend.version.startswith("glotlid-tiny.bin sha256:")
     codes = backend.codes()
@@ -275,3 +293,111 @@ def test_verification_keeps_genuine_documents_and_rejects_impostors(report):
     for lang in ("en", "sw", "yo", "zu", "zhs", "ar"):
         keep, rejected = report.verification[("udhr", "paragraph")][lang]
         assert keep >= 0.99 and rejected >= 0.99, lang
+
+
+# -- the ensemble in the pipeline: the run config's policy, a user's GlotLID file, the columns ------
+
+
+def _release(tmp_path, docs_by_source: dict[str, tuple[list[str], list[str]]], langid_settings: dict):
+    """Run the langid stage over parquet sources {uid: (declared languages, texts)}: (manifest, rows)."""
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    entries = []
+    for uid, (declared, texts) in docs_by_source.items():
+        rows = [{"id": f"{uid}{i}", "text": text} for i, text in enumerate(texts)]
+        pq.write_table(pa.Table.from_pylist(rows), data / f"{uid}.parquet")
+        connector = {"kind": "parquet", "id_field": "id", "paths": [f"../data/{uid}.parquet"]}
+        entries.append(entry(uid, connector, languages=declared))
+    catalog = write_catalog(tmp_path / "catalog", *entries)
+    stages = {"langid": {"enabled": True, **langid_settings}}
+    config = load_config(write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages=stages))
+    manifest = run(config)
+    shards = sorted((tmp_path / "out").glob("data/**/*.parquet"))
+    rows = pa.concat_tables([pq.read_table(p) for p in shards]).to_pylist()
+    return manifest, {r["source_doc_id"]: r for r in rows}
+
+
+def test_default_policy_in_the_stage_records_script_backend_and_keeps_the_guess_of_und(tmp_path, items):
+    crawl = [paragraphs(items, lang, n=1)[0] for lang in ("en", "zu", "xh", "sw", "hi", "zht")]
+    manifest, rows = _release(
+        tmp_path,
+        {"igbo": (["ig"], paragraphs(items, "ig", n=2)), "crawl": ([], [*crawl, "12345 67890 ++ -- 4567"])},
+        {},  # the default: the measured policy
+    )
+    # Igbo, which lid.176 has no label for, is verified by CLD2 (it reads Igbo; lid.176 reads Vietnamese)
+    for doc in ("igbo0", "igbo1"):
+        assert rows[doc]["lang"] == "ig" and rows[doc]["lang_check"] == "verified"
+        assert rows[doc]["lang_backend"] == "cld2" and rows[doc]["lang_script"] == "Latn"
+    for i, lang in enumerate(("en", "zu", "xh", "sw", "hi", "zht")):
+        row = rows[f"crawl{i}"]
+        assert (row["lang"], row["lang_check"]) == (lang, "routed")
+        assert row["lang_backend"] in ("lid176", "cld2", "py3langid", "franc") and row["lang_score"] > 0
+    assert rows["crawl2"]["lang_backend"] == "cld2"  # Xhosa: lid.176 has no label for it
+    assert (rows["crawl4"]["lang_script"], rows["crawl5"]["lang_script"]) == ("Deva", "Hant")
+    # Below every minimum: `und`, the reason in lang_check and the best guess kept with its backend
+    und = rows["crawl6"]
+    assert (und["lang"], und["lang_check"]) == ("und", "below_min")
+    assert und["lang_topk"] and und["lang_backend"] and und["lang_score"] < 0.5
+
+    (stage,) = [s for s in manifest["stages"] if s["name"] == "langid"]
+    report = stage["report"]
+    assert report["policy"] == "default" and len(report["fingerprint"]) == 64
+    assert set(report["backends"]) == {"lid176", "cld2", "py3langid", "franc"}
+    assert {tuple(p["langs"]) for p in report["close_pairs"]} >= {("rn", "rw"), ("tw", "ak"), ("xh", "zu")}
+    assert "ig" in report["label_coverage"] and "ig" not in report["languages_without_label"]
+    cell = next(c for c in manifest["by_source_lang"] if c["source"] == "igbo")
+    assert cell["notes"] == {"langid:verified": 2, "langid:by:cld2": 2}
+    # The shipped measurement is of this very policy (else: `rootstock langid evaluate --save`)
+    assert report["accuracy"] is not None, "filters/langid/accuracy.json measures another policy"
+    card = render_card(manifest)
+    assert "| `ig` | Igbo | 2 | verified 2 | cld2 2 | 1.00 / 1.00 (15) | – |" in card
+    assert "| `xh` / `zu` | any member confirms it | separate |" in card
+
+
+def test_a_glotlid_file_named_in_the_run_config_decides(tmp_path, glotlid, items):
+    model = tmp_path / "models" / "glot.bin"
+    model.parent.mkdir()
+    model.write_bytes(glotlid.read_bytes())
+    langs = ("sw", "rw", "zu", "yo", "ny", "wo")
+    texts = [text for lang in langs for text in paragraphs(items, lang, n=2)]
+    ensemble = {
+        "backends": {"glot": {"kind": "fasttext", "model": "models/glot.bin"}, "cld2": {"kind": "cld2"}},
+        "policy": {"primary": "glot", "cascade": ["cld2"]},
+        "min_score": {"glot": dict.fromkeys(langs, 0.3)},
+    }
+    manifest, rows = _release(tmp_path, {"crawl": ([], texts)}, {"ensemble": ensemble})
+    got = [(rows[f"crawl{i}"]["lang"], rows[f"crawl{i}"]["lang_backend"]) for i in range(len(texts))]
+    assert sum(g == (lang, "glot") for g, lang in zip(got, [x for x in langs for _ in (0, 1)], strict=True)) >= 10
+    (stage,) = [s for s in manifest["stages"] if s["name"] == "langid"]
+    glot = stage["report"]["backends"]["glot"]["model"]
+    assert glot["path"] == str(model) and glot["labels"] == len(GLOT_LABELS)
+    assert any(m["sha256"] == glot["sha256"] for m in manifest["models"])  # the user's file, by sha256
+
+
+def test_cli_evaluates_and_calibrates_a_policy_on_a_users_labelled_data(tmp_path, items, capsys):
+    data = tmp_path / "news.jsonl"
+    rows = [
+        {"lang": code, "text": text}
+        for lang, code in (("sw", "swh"), ("zu", "zu"), ("en", "eng"))  # any ISO 639 code the registry resolves
+        for text in paragraphs(items, lang, split="calibration", n=4)
+    ]
+    data.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "backends: {lid: {kind: fasttext}, cld2: {kind: cld2}}\npolicy: {primary: lid, consult: {'*': [cld2]}}\n"
+    )
+    assert main(["langid", "evaluate", "--policy", str(policy), str(data)]) == 0
+    out = capsys.readouterr().out
+    for section in ("lid: news, paragraphs", "cld2: news, snippets", "ensemble: news, paragraphs"):
+        assert f"## {section}" in out
+    ensemble = out.split("## ensemble: news, paragraphs")[1]
+    assert re.search(r"^zu +4 +1\.00 +1\.00 ✓ +1\.00 +1\.00", ensemble, re.M), ensemble  # recall, precision, keep, rej
+    lid_alone = out.split("## lid: news, paragraphs")[1]
+    assert re.search(r"^zu +4 +0\.00 ", lid_alone, re.M)  # lid.176 has no Zulu label: the confusion is listed
+
+    table = tmp_path / "mins.json"
+    assert main(["langid", "calibrate", "--policy", str(policy), "--output", str(table), str(data)]) == 0
+    written = json.loads(table.read_text())
+    assert set(written["made_with"]["backends"]) == {"lid", "cld2"}
+    assert "zu" in written["backends"]["pycld2 0.42"]
+    assert any(version.startswith("lid.176.ftz sha256:8f3472cf") for version in written["backends"])

@@ -257,7 +257,7 @@ def test_a_pages_own_language_confirms_a_low_scoring_detection_only_when_asked(t
     )
     results = {}
     for mode in ("ignore", "confirm"):
-        stages = {"langid": {"enabled": True, "page_language": mode}}
+        stages = {"langid": {"enabled": True, "ensemble": None, "page_language": mode}}
         run_cli("run", str(write_config(tmp_path / f"{mode}.yaml", catalog, tmp_path / mode, stages=stages)))
         rows = [r for p in sorted((tmp_path / mode).glob("data/**/*.parquet")) for r in pq.read_table(p).to_pylist()]
         results[mode] = {r["url"].rsplit("/", 1)[1]: (r["lang"], r["lang_check"], r["lang_score"]) for r in rows}

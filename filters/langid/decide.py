@@ -47,7 +47,7 @@ def decide(
     `min_score(code, mode)` gives the minimum top-1 score for a registry language when
     verifying a declaration (mode VERIFY: the catalogue is a strong prior) or routing (ROUTE).
     `verify_as[code]` is the set of languages whose detection confirms a declared `code`
-    (close pairs the policy cannot separate, `policy.CLOSE_PAIRS`); the declaration stands.
+    (close pairs the policy cannot separate, `PolicySpec.pairs`); the declaration stands.
     """
     detected, score = prediction.lang, prediction.score
     same = (verify_as or {}).get(lang, frozenset())

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rootstock.catalog.registry import UNDETERMINED, load_registry
+from rootstock.errors import ConfigError
 from rootstock.filters.langid.decide import ROUTE, VERIFIED, VERIFY, decide
 from rootstock.filters.langid.identifier import Prediction
 from rootstock.filters.langid.policy import BackendSpec, Ensemble, LangIdPolicy, PolicySpec
@@ -34,39 +36,145 @@ class Item:
     lang: str
     text: str
     kind: str  # paragraph | snippet
-    split: str  # calibration | evaluation
+    split: str  # calibration | evaluation; empty: the line named none (it belongs to both)
     source: str
     domain: str
 
 
-def load_items(paths: Iterable[str | Path] | str | Path | None = None, split: str | None = None) -> list[Item]:
-    """Labelled items from JSONL(.gz) files (the domain is the file's name), default the shipped sets."""
+# A user's labelled data: at most this many problems are listed before giving up.
+MAX_PROBLEMS = 20
+SNIPPET_CHARS = 60
+# Scripts written without spaces: snippets are cut at any character.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
+def snippets(text: str, count: int = 2) -> list[str]:
+    """Up to `count` 60-character pieces (start, middle), cut at a space where the script has spaces."""
+    out: list[str] = []
+    starts = [0, len(text) // 2][:count]
+    for start in starts:
+        if start and not _UNSPACED.search(text[start : start + 5]):
+            space = text.find(" ", start)
+            if space < 0:
+                continue
+            start = space + 1
+        piece = text[start : start + SNIPPET_CHARS + 1]
+        if len(piece) > SNIPPET_CHARS:
+            cut = piece.rfind(" ", 0, SNIPPET_CHARS + 1)
+            piece = piece[:cut] if cut >= SNIPPET_CHARS // 2 and not _UNSPACED.search(piece) else piece[:SNIPPET_CHARS]
+        piece = piece.strip()
+        if len(piece) >= 20 and piece not in out:
+            out.append(piece)
+    return out
+
+
+def data_files(paths: Iterable[str | Path] | str | Path | None = None) -> list[Path]:
+    """The JSONL(.gz) files PATHS name (a folder stands for its *.jsonl* files); default the shipped sets."""
     if paths is None:
-        paths = sorted(SHIPPED.glob("*.jsonl.gz"))
-    elif isinstance(paths, str | Path):
-        path = Path(paths)
-        paths = sorted(path.glob("*.jsonl*")) if path.is_dir() else [path]
-    items = []
-    for path in paths:
-        path = Path(path)
+        if not SHIPPED.is_dir():
+            raise ConfigError(
+                problems=[(str(SHIPPED), None, "the shipped evaluation sets are only in a repository checkout")],
+                hint='give labelled JSONL files: one {"lang", "text"} object per line',
+            )
+        return sorted(SHIPPED.glob("*.jsonl.gz"))
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(path.glob("*.jsonl*"))
+            if not found:
+                raise ConfigError(problems=[(str(path), None, "a folder without *.jsonl or *.jsonl.gz files")])
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ConfigError(problems=[(str(path), None, "no such file")])
+    return files
+
+
+def load_items(
+    paths: Iterable[str | Path] | str | Path | None = None, split: str | None = None, derive_snippets: bool = False
+) -> list[Item]:
+    """Labelled items from JSONL(.gz) files (the domain is the file's name), default the shipped sets.
+
+    Each line is `{"lang", "text"}` plus, optionally, `id`, `kind` (paragraph | snippet), `split`
+    (calibration | evaluation; a line without one belongs to both) and `source`. `lang` is any
+    code the registry resolves (`swh` is `sw`). With `derive_snippets`, a file without snippet
+    lines gets two 60-character snippets of each paragraph, as the shipped sets have.
+    Problems (bad JSON, a missing or unknown field) are a ConfigError naming file, line and field.
+    """
+    registry = load_registry()
+    items: list[Item] = []
+    problems: list[tuple[str, str | None, str]] = []
+    for path in data_files(paths):
         domain = path.name.split(".")[0]
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for line in handle:
-                row = json.loads(line)
-                if split is None or row.get("split", "evaluation") == split:
-                    items.append(
-                        Item(
-                            id=row.get("id", ""),
-                            lang=row["lang"],
-                            text=row["text"],
-                            kind=row.get("kind", "paragraph"),
-                            split=row.get("split", "evaluation"),
-                            source=row.get("source", ""),
-                            domain=domain,
+        found: list[Item] = []
+        try:
+            with opener(path, "rt", encoding="utf-8") as handle:
+                for number, line in enumerate(handle, 1):
+                    if not line.strip():
+                        continue
+                    item, problem = _item(line, domain, registry)
+                    if problem is not None:
+                        problems.append(
+                            (str(path), f"line {number}" + (f": {problem[0]}" if problem[0] else ""), problem[1])
                         )
-                    )
+                        if len(problems) >= MAX_PROBLEMS:
+                            raise ConfigError(f"labelled data: the first {MAX_PROBLEMS} problems", problems=problems)
+                    elif split is None or item.split in ("", split):
+                        found.append(item)
+        except (OSError, EOFError, UnicodeDecodeError) as err:
+            problems.append((str(path), None, f"cannot be read ({err})"))
+            continue
+        if derive_snippets and not any(item.kind == "snippet" for item in found):
+            found += [
+                replace(item, id=f"{item.id}/s{i}", kind="snippet", text=piece)
+                for item in found
+                for i, piece in enumerate(snippets(item.text))
+            ]
+        items += found
+    if problems:
+        raise ConfigError("labelled data", problems=problems)
+    if not items:
+        raise ConfigError(
+            "labelled data: no items" + (f" in the {split} split" if split else ""),
+            problems=[(", ".join(map(str, data_files(paths))), None, "nothing to score")],
+        )
     return items
+
+
+def _item(line: str, domain: str, registry) -> tuple[Item | None, tuple[str, str] | None]:
+    """One JSONL line as an Item, or (field, what is wrong)."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        return None, ("", f"not valid JSON ({err.msg})")
+    if not isinstance(row, dict):
+        return None, ("", "a line is a JSON object")
+    for name in ("lang", "text"):
+        if not isinstance(row.get(name), str) or not row[name]:
+            return None, (name, "missing or not a non-empty string")
+    lang = registry.resolve(row["lang"])
+    if lang is None:
+        return None, ("lang", f"{row['lang']!r} is not a language code (ISO 639 or BCP-47)")
+    kind = row.get("kind", "paragraph")
+    if kind not in ("paragraph", "snippet"):
+        return None, ("kind", f"{kind!r}: paragraph or snippet")
+    split = row.get("split", "")
+    if split not in ("", "calibration", "evaluation"):
+        return None, ("split", f"{split!r}: calibration or evaluation")
+    item = Item(
+        id=str(row.get("id", "")),
+        lang=lang,
+        text=row["text"],
+        kind=kind,
+        split=split,
+        source=str(row.get("source", "")),
+        domain=domain,
+    )
+    return item, None
 
 
 def single_backend(name: str, spec: BackendSpec, **kwargs) -> Ensemble:

@@ -24,7 +24,7 @@ reads Igbo as Vietnamese, CLD2 reads Twi and Fon as Akan). The policy (the run c
   answer, routed only if confident.
 - A guess whose language cannot be written in the text's script (Japanese without kana) is
   passed over for the backend's next guess.
-- `pairs`: close languages the policy cannot separate (`CLOSE_PAIRS`): routed to a macro
+- `pairs`: close languages the policy cannot separate (the registry's `lid_close_pairs`): routed to a macro
   label or the likelier member, verified as declared (`decide(..., verify_as=...)`), or with
   their scores pooled.
 
@@ -35,18 +35,21 @@ With nothing confident the best guess is kept, with its backend's minimum, so th
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from rootstock.catalog.registry import UNDETERMINED, LanguageRegistry, load_registry
+from rootstock.catalog.registry import REGISTRY_PATH, UNDETERMINED, LanguageRegistry, load_registry
+from rootstock.errors import ConfigError
 from rootstock.filters.langid.backends import BACKEND_KINDS, Backend, FastTextBackend, Guess
 from rootstock.filters.langid.decide import ROUTE, VERIFY
 from rootstock.filters.langid.identifier import LID176_FTZ_SHA256, Prediction
 from rootstock.filters.langid.scripts import script_of
-from rootstock.strict import Strict
+from rootstock.paths import file_sha256, resolve_path
+from rootstock.strict import Strict, load_yaml, read_yaml, validation_problems
 
 CALIBRATION_PATH = Path(__file__).with_name("min_scores.json")
 VOTE = "vote"
@@ -125,6 +128,67 @@ class LangIdPolicy(Strict):
                     raise ValueError(f"min_score[{lang}] = {score} is not within [0, 1]")
         return self
 
+    def resolve_paths(self, base: str) -> LangIdPolicy:
+        """This policy with its model and calibration files relative to BASE (the folder of the
+        file that names them: a run config, a policy YAML)."""
+        backends = {
+            name: spec if spec.model is None else spec.model_copy(update={"model": resolve_path(spec.model, base)})
+            for name, spec in self.backends.items()
+        }
+        calibration = None if self.calibration is None else resolve_path(self.calibration, base)
+        return self.model_copy(update={"backends": backends, "calibration": calibration})
+
+    def with_min_scores(self, min_score: dict[str, float]) -> LangIdPolicy:
+        """This policy with MIN_SCORE (registry code → minimum) for every backend; the policy's
+        own per-backend minimums stay where both name a language."""
+        if not min_score:
+            return self
+        merged = {name: {**min_score, **self.min_score.get(name, {})} for name in self.backends}
+        return self.model_copy(update={"min_score": merged})
+
+
+def policy_fingerprint(ensemble: Ensemble) -> str:
+    """What decides the policy's answers, as a sha256: the policy without file paths and prose,
+    each backend's version (model files by sha256) and the calibration table's content.
+
+    A measurement of one policy (`evaluate`) applies to another run exactly when both have
+    this fingerprint, on any machine.
+    """
+    policy = ensemble.policy.model_dump(mode="json", exclude={"calibration"})
+    for name, spec in policy["backends"].items():
+        spec.pop("model")
+        spec["version"] = ensemble.backends[name].version
+    for pair in policy["policy"]["pairs"]:
+        pair.pop("why")
+    path = Path(ensemble.policy.calibration) if ensemble.policy.calibration else CALIBRATION_PATH
+    policy["calibration"] = file_sha256(str(path)) if path.is_file() else None
+    blob = json.dumps(policy, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def load_policy(path: str | Path) -> LangIdPolicy:
+    """An ensemble policy from YAML: the policy itself, or a run config's `stages.langid.ensemble`.
+
+    File paths in it are relative to the file. Every problem is a ConfigError naming the file
+    and the field.
+    """
+    data = read_yaml(path, "language-ID policy")
+    prefix = ""
+    if "stages" in data:
+        prefix = "stages.langid.ensemble"
+        data = ((data.get("stages") or {}).get("langid") or {}).get("ensemble", "default")
+        if data == "default":
+            return default_policy()
+        if not isinstance(data, dict):
+            raise ConfigError(problems=[(str(path), prefix, "the run config sets no language-ID ensemble")])
+    elif "ensemble" in data and "backends" not in data:
+        prefix, data = "ensemble", data["ensemble"]
+    try:
+        policy = LangIdPolicy.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError("invalid language-ID policy", problems=validation_problems(err, str(path), prefix)) from None
+    return policy.resolve_paths(str(Path(path).resolve().parent))
+
 
 # franc's labels (ISO 639-3) for the ROOTS languages of Africa, and Fante (`fat` → ak).
 FRANC_AFRICA = [
@@ -137,55 +201,23 @@ def _lid176() -> BackendSpec:
     return BackendSpec(kind="fasttext")
 
 
-# Close languages, decided by measurement on the shipped evaluation sets (benchmarks/langid.py);
-# the registry can carry the same records. `verify_as_declared` keeps a declared document of one
-# member when the policy reads another member; `route` says where an undeclared one goes.
-CLOSE_PAIRS: list[PairDecision] = [
-    PairDecision(
-        langs=["rn", "rw"],
-        verify_as_declared=True,
-        route="separate",
-        why="Kirundi and Kinyarwanda (Rwanda-Rundi) are mutually intelligible; CLD2 reads half of the "
-        "Kirundi UDHR as Kinyarwanda, so franc (which has both) decides between them; franc's "
-        "profiles come from the UDHR, the only Kirundi text shipped, so the split is unmeasured",
-    ),
-    PairDecision(
-        langs=["tw", "ak"],
-        verify_as_declared=True,
-        route="separate",
-        why="Twi (Asante, Akuapem) and Fante are the two written Akan languages; CLD2's single `ak` "
-        "label takes both (and Fon), franc separates Twi (`twi` → tw) from Fante (`fat` → ak)",
-    ),
-    PairDecision(
-        langs=["st", "tn", "nso"],
-        verify_as_declared=True,
-        route="separate",
-        why="Sotho-Tswana languages with close spelling; CLD2 separates them on paragraphs, short "
-        "text is often read as a neighbour",
-    ),
-    PairDecision(
-        langs=["xh", "zu"],
-        verify_as_declared=True,
-        route="separate",
-        why="Nguni languages; CLD2 separates them on paragraphs",
-    ),
-    PairDecision(
-        langs=["zhs", "zht"],
-        verify_as_declared=True,
-        route="separate",
-        why="one language in two scripts: the characters decide (scripts.chinese_variant)",
-    ),
-    PairDecision(
-        langs=["id", "ms"],
-        verify_as_declared=True,
-        route="likelier",
-        route_to="id",
-        pool=True,
-        why="Indonesian and Malay (members of the Malay macrolanguage, msa): lid.176 reads the Malay "
-        "UDHR as Indonesian, CLD2 and py3langid read a third to half of Indonesian as Malay; ROOTS "
-        "has Indonesian only, so both go to id (lid.176's scores for the two pool, ROOTS's 0.7 applies)",
-    ),
-]
+def registry_close_pairs(path: str | Path = REGISTRY_PATH) -> list[PairDecision]:
+    """The close-pair decisions the registry file records (`lid_close_pairs` in catalog/languages.yaml).
+
+    Decided by measurement on the shipped evaluation sets (benchmarks/langid.py): the registry is
+    where a language's settings live, so the default policy takes its pairs from there.
+    """
+    return list(_registry_pairs(str(path)))
+
+
+@functools.cache
+def _registry_pairs(path: str) -> tuple[PairDecision, ...]:
+    with open(path, encoding="utf-8") as handle:
+        data = load_yaml(handle) or {}
+    try:
+        return tuple(PairDecision.model_validate(item) for item in data.get("lid_close_pairs") or [])
+    except ValidationError as err:
+        raise ValueError(f"{path}: lid_close_pairs: {err}") from err
 
 
 def default_policy() -> LangIdPolicy:
@@ -206,7 +238,7 @@ def default_policy() -> LangIdPolicy:
             consult={"*": ["cld2"], UNSURE: ["franc"], "ak": ["franc"], "rw": ["franc"], "rn": ["franc"]},
             cascade=["py3langid"],
             overrides={"rn": "franc", "id": "lid176", "ms": "lid176"},
-            pairs=CLOSE_PAIRS,
+            pairs=registry_close_pairs(),
         ),
     )
 

