@@ -107,7 +107,15 @@ def test_a_stage_of_another_package_runs_is_recorded_and_counted(tmp_path, plugi
     assert len(rejected) == 4 and all(r["letter_ratio"] < 0.6 for r in rejected)
 
     record = {s["name"]: s for s in manifest["stages"]}
-    assert [s["name"] for s in manifest["stages"]] == ["clean", "langid", "quality", name, "dedup", "pii"]
+    assert [s["name"] for s in manifest["stages"]] == [
+        "clean",
+        "langid",
+        "quality",
+        name,
+        "dedup",
+        "decontaminate",
+        "pii",
+    ]
     assert record[name]["settings"] == {"enabled": True, "min_ratio": 0.6}
     assert record[name]["plugin"] == {"class": "my_stages:LetterRatio", "distribution": "my-stages", "version": "0.3"}
     assert manifest["config"]["stages"][name] == {**settings, "after": "quality", "enabled": True, "min_ratio": 0.6}
@@ -135,7 +143,10 @@ def test_stage_errors_name_the_file_and_the_field(tmp_path, plugin_path):
         ),
         ({"letters": {"enabled": True, "bogus": 1}}, "stages.letters.bogus: Extra inputs are not permitted"),
         ({"letters": {"enabled": True, "after": "nope"}}, "stages.letters.after: 'nope' is not a stage of this config"),
-        ({"pii": {"after": "langid"}}, "stages.pii.after: built-in stages run in the order clean, langid, quality"),
+        (
+            {"pii": {"after": "langid"}},
+            "stages.pii.after: built-in stages run in the order clean, langid, quality, dedup, decontaminate, pii",
+        ),
         ({"langid": {"use": "my_stages:LetterRatio"}}, "'langid' is a built-in stage"),
     ]
     for stages, message in cases:
@@ -160,10 +171,10 @@ def test_built_ins_keep_their_order_and_others_go_where_after_says(plugin_path, 
             "zeta": {"use": "my_stages:LetterRatio", "after": "letters"},
         }
     )
-    assert list(stages) == ["clean", "langid", "letters", "zeta", "quality", "dedup", "pii"]
+    assert list(stages) == ["clean", "langid", "letters", "zeta", "quality", "dedup", "decontaminate", "pii"]
     assert stages.enabled() == ["clean", "dedup"] and stages["letters"].min_ratio == 0.2
     listed = StagesConfig.parse({"letters": {}, "langid": {}, "second": {"use": "my_stages:LetterRatio"}})
-    assert list(listed) == ["clean", "letters", "langid", "second", "quality", "dedup", "pii"]
+    assert list(listed) == ["letters", "clean", "langid", "second", "quality", "dedup", "decontaminate", "pii"]
     sys.modules.pop("my_stages", None)
 
 

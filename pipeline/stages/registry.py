@@ -22,13 +22,15 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from rootstock.errors import ConfigError
 from rootstock.pipeline.stages.base import RunContext, Stage, StageSettings
 from rootstock.pipeline.stages.clean import Clean
+from rootstock.pipeline.stages.decontaminate import Decontaminate
 from rootstock.pipeline.stages.dedup import Deduplicate
 from rootstock.pipeline.stages.langid import LanguageId
 from rootstock.pipeline.stages.pii import ProtectPii
 from rootstock.pipeline.stages.quality import Quality
 
 # clean first: ROOTS cleaned each source before any filtering (see pipeline/stages/clean.py).
-BUILTIN: tuple[type[Stage], ...] = (Clean, LanguageId, Quality, Deduplicate, ProtectPii)
+# decontaminate between dedup and pii (why: pipeline/stages/decontaminate.py).
+BUILTIN: tuple[type[Stage], ...] = (Clean, LanguageId, Quality, Deduplicate, Decontaminate, ProtectPii)
 BUILTIN_NAMES = tuple(stage.name for stage in BUILTIN)
 ENTRY_POINT_GROUP = "rootstock.stages"
 USE = "use"  # the run-config key naming a stage class of another package
