@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parent.parent
 CATALOG = REPO / "catalog"
@@ -59,11 +61,29 @@ def write_catalog(root: Path, *entries: dict[str, Any]) -> Path:
 NO_SIZE_FLOOR = {"clean": {"min_doc_bytes": "off"}}
 
 
+def built_once(tmp_path_factory, name: str, make) -> Path:
+    """A directory MAKE(root) fills once, shared by the test processes of `pytest -n` (a lock);
+    tests only read it (those that change it copy it first)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / name
+    with FileLock(str(shared / f"{name}.lock")):
+        if not (root / "ready").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            make(root)
+            (root / "ready").touch()
+    return root
+
+
 def write_config(path: Path, catalog: Path, output: Path | None = None, **extra: Any) -> Path:
     data = {"release": "test-release", "catalog": str(catalog), "sources": "all"}
     if output is not None:
         data["output"] = str(output)
     data.update(extra)
+    stages = data.get("stages")
+    if stages is None or (isinstance(stages, dict) and "clean" not in stages):  # a test about `clean` says so
+        data["stages"] = {**NO_SIZE_FLOOR, **(stages or {})}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 

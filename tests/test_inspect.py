@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -20,17 +19,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 from sample_texts import topic_sentences
 
-from rootstock.pipeline.cli import inspect as cli
+from rootstock.pipeline.cli import main as cli_main
 from rootstock.pipeline.inspect.index import SearchIndex, build_index
 from rootstock.pipeline.inspect.search import search
 from rootstock.pipeline.inspect.serve import make_server
 from rootstock.pipeline.inspect.show import show
-from rootstock.pipeline.inspect.sidecar import INDEX_JSON, index_dir, index_problems
-from rootstock.pipeline.release.release import Release
-from tests.conftest import entry, run_cli, write_catalog, write_config
+from rootstock.pipeline.release.release import INDEX_JSON, Release
+from rootstock.pipeline.release.search_index import LISTED_DIR, index_problems, sidecar_dir
+from rootstock.pipeline.release.verify import verify
+from tests.conftest import built_once, entry, run_cli, write_catalog, write_config
 
 # The planted sentence of each language, a ranked query (words that are nowhere else) and an
 # exact phrase (in the sentence's order).
@@ -54,16 +53,7 @@ SENTENCES = 14  # ~2 KB per document: well above every language's minimum size (
 def release(tmp_path_factory) -> Path:
     """A release made by `rootstock run` with every stage on, and its index: made once, shared by
     the test processes of `pytest -n` (a lock; each only reads it, tests that change it copy it)."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    root = shared / "inspect-release"
-    with FileLock(str(shared / "inspect-release.lock")):
-        if not (root / "ready").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir()
-            _make_release(root)
-            (root / "ready").touch()
-    return root / "release"
+    return built_once(tmp_path_factory, "inspect-release", _make_release) / "release"
 
 
 def _make_release(root: Path) -> None:
@@ -113,7 +103,9 @@ def _make_release(root: Path) -> None:
     }
     config = write_config(root / "run.yaml", catalog, stages=stages, keep_rejected="all")
     out = root / "release"
-    run_cli("run", str(config), "--output", str(out))
+    # `run --index`: an index listed in the manifest; then `rootstock index`: a sidecar beside it
+    printed = run_cli("run", str(config), "--output", str(out), "--index").stdout
+    assert f"written: {out}/{LISTED_DIR}/ (listed in manifest.json)" in printed
     before = hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest()
     build_index(str(out))
     assert hashlib.sha256((out / "manifest.json").read_bytes()).hexdigest() == before
@@ -134,7 +126,7 @@ def _by_record(index: SearchIndex, record_id: str) -> dict:
 
 def test_index_is_a_sidecar_bound_to_the_manifest(release, index):
     opened = Release.open(str(release))
-    base = release / index_dir(opened.manifest_sha256)
+    base = release / sidecar_dir(opened.manifest_sha256)
     sidecar = json.loads((base / INDEX_JSON).read_text())
     assert base.parent.name == "index" and base.name == opened.manifest_sha256[:16]
     assert sidecar["kind"] == "search-index" and sidecar["manifest_sha256"] == opened.manifest_sha256
@@ -155,23 +147,127 @@ def test_index_is_a_sidecar_bound_to_the_manifest(release, index):
     assert index_problems(opened) == []
 
 
-def test_index_problems_name_a_tampered_or_stale_index(release, tmp_path):
+def test_verify_names_a_tampered_or_stale_index_sidecar(release, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(release, copy)
     opened = Release.open(str(copy))
-    base = copy / index_dir(opened.manifest_sha256)
+    base = copy / sidecar_dir(opened.manifest_sha256)
     store = next(p for p in (base / "tantivy").iterdir() if p.suffix == ".store")
     store.write_bytes(store.read_bytes() + b"x")
     (base / "tantivy" / "extra.bin").write_bytes(b"?")
-    problems = index_problems(opened)
+    problems = verify(str(copy))[1]
     assert any(store.name in p and "sha256 differs" in p for p in problems), problems
     assert any("extra.bin: present but not listed" in p for p in problems), problems
-    # An index built for another manifest is not used, and says so.
+    # An index built for another manifest is not used (the listed one is), and verify says so.
     sidecar = json.loads((base / INDEX_JSON).read_text())
     (base / INDEX_JSON).write_text(json.dumps({**sidecar, "manifest_sha256": "0" * 64}))
     assert any("built for manifest sha256 000" in p for p in index_problems(opened))
-    with pytest.raises(Exception, match="no search index for this manifest"):
-        SearchIndex.open(str(copy))
+    assert SearchIndex.open(str(copy)).found.path == LISTED_DIR
+
+
+def test_run_index_lists_the_index_in_the_manifest_and_verify_accepts_it(release, index):
+    manifest = json.loads((release / "manifest.json").read_text())
+    sidecar = json.loads((release / LISTED_DIR / INDEX_JSON).read_text())
+    listed = {a["path"] for a in manifest["artifacts"] if a["path"].startswith("index/")}
+    assert listed == {f"{LISTED_DIR}/{INDEX_JSON}", *(f"{LISTED_DIR}/{f['path']}" for f in sidecar["files"])}
+    # Written before the manifest, it names none: it is bound to the shards by their sha256s.
+    assert sidecar["manifest_sha256"] is None and sidecar["documents"] == index.sidecar["documents"]
+    shards = manifest["shards"] + manifest["rejected_shards"]
+    assert {s["path"]: s["sha256"] for s in sidecar["shards"]} == {s["path"]: s["sha256"] for s in shards}
+    # Both indexes (listed and sidecar) verify, after the searches of the other tests read them.
+    search(index, "zorbly herons")
+    assert verify(str(release))[1] == []
+
+
+def test_the_listed_index_is_searched_and_its_tampering_named(release, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(release, copy)
+    shutil.rmtree(copy / sidecar_dir(Release.open(str(copy)).manifest_sha256))  # only the listed index left
+    listed = SearchIndex.open(str(copy))
+    assert listed.found.listed and listed.found.path == LISTED_DIR
+    for lang, (_, query, phrase) in PLANTED.items():
+        assert search(listed, query).hits[0].doc["source_doc_id"] == f"{lang}-planted"
+        assert [h.doc["source_doc_id"] for h in search(listed, phrase, exact=True).hits] == [f"{lang}-planted"]
+    assert verify(str(copy))[1] == []
+    store = next(p for p in (copy / LISTED_DIR / "tantivy").iterdir() if p.suffix == ".store")
+    data = bytearray(store.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    store.write_bytes(bytes(data))
+    (copy / LISTED_DIR / "tantivy" / "extra.bin").write_bytes(b"?")
+    assert cli_main(["verify", str(copy)]) == 1
+    err = capsys.readouterr().err
+    assert f"{LISTED_DIR}/tantivy/{store.name}: sha256" in err
+    assert f"{LISTED_DIR}/tantivy/extra.bin: present but not listed" in err
+    # index.json edited to match the tampered file: the manifest's sha256 of index.json tells
+    sidecar = json.loads((copy / LISTED_DIR / INDEX_JSON).read_text())
+    entry = next(f for f in sidecar["files"] if f["path"] == f"tantivy/{store.name}")
+    entry["sha256"] = hashlib.sha256(bytes(data)).hexdigest()
+    (copy / LISTED_DIR / INDEX_JSON).write_text(json.dumps(sidecar))
+    problems = verify(str(copy))[1]
+    assert any(p.startswith(f"{LISTED_DIR}/{INDEX_JSON}: sha256") for p in problems), problems
+    assert any(p.startswith(f"{LISTED_DIR}/{INDEX_JSON}: content sha256") for p in problems), problems
+
+
+def test_refilter_index_indexes_the_new_release_before_publishing_it(release, tmp_path, capsys):
+    """`refilter --index` (in process): the document the new thresholds readmit is searchable and kept."""
+    thresholds = tmp_path / "looser.yaml"
+    thresholds.write_text(json.dumps({"sources": {"notes": {"all": {"number_words_min_cutoff": 5}}}}))
+    out = tmp_path / "refiltered"
+    assert cli_main(["refilter", str(release), str(thresholds), "--output", str(out), "--index"]) == 0
+    assert f"written: {out}/{LISTED_DIR}/ (listed in manifest.json)" in capsys.readouterr().out
+    assert verify(str(out))[1] == []
+    refiltered = SearchIndex.open(str(out))
+    assert refiltered.found.listed and refiltered.sidecar["documents"]["rejected"] == 1  # the duplicate
+    (hit,) = search(refiltered, SHORT, exact=True).hits
+    assert (hit.doc["source_doc_id"], hit.doc["set"]) == ("note-1", "data")
+    kept = show(str(out), "note-1")
+    assert kept["verdict"] == "kept" and _stage(kept, "quality")["details"]["first_failure"] is None
+    # A child release's trail: ingest, the refilter that re-read it, then the steps it re-applied.
+    names = [s["name"] for s in show(str(out), "copy-1")["stages"]]
+    assert names[:2] == ["ingest", "refilter"] and names.count("dedup") == 1 and names.count("quality") == 1
+    assert _stage(show(str(out), "copy-1"), "dedup")["status"] == "dropped"
+
+
+def test_overwrite_replaces_a_release_with_its_indexes_and_nothing_else(release, tmp_path):
+    from rootstock.errors import ReleaseExistsError
+    from rootstock.pipeline.release.publish import check_target
+
+    copy = tmp_path / "copy"
+    shutil.copytree(release, copy)
+    check_target(str(copy), overwrite=True)  # every file is rootstock's, both indexes included
+    (copy / "index" / "notes.txt").write_text("mine")
+    with pytest.raises(ReleaseExistsError, match="notes.txt"):
+        check_target(str(copy), overwrite=True)
+
+
+def test_push_publishes_the_index_only_with_artifacts_and_the_rejected_sample(release, monkeypatch):
+    from huggingface_hub import constants
+
+    from rootstock.pipeline.release.push import push
+    from tests.hub_server import HubServer
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # the only server is on loopback
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    token, repo = "hf_loopback_test_token", "rootstock-org/inspect"
+    files = sorted(Release.open(str(release)).index_files())  # the listed index and the sidecar
+    assert f"{LISTED_DIR}/{INDEX_JSON}" in files and len({f.split("/")[1] for f in files}) == 2
+    artifacts = json.loads((release / "manifest.json").read_text())["artifacts"]
+    with HubServer(token=token) as hub:
+        report = push(str(release), repo, endpoint=hub.url, token=token)
+        listed = [a for a in artifacts if a["path"].startswith("index/")]
+        assert report["excluded"]["artifacts"] == len(artifacts) - len(listed) + len(files)
+        assert not any(p.startswith("index/") for p in hub.files(repo))
+        # It stores the rejected sample's text: --include-artifacts alone leaves it out, and says so.
+        report = push(str(release), repo, endpoint=hub.url, token=token, include_artifacts=True)
+        rejected = json.loads((release / LISTED_DIR / INDEX_JSON).read_text())["documents"]["rejected"]
+        (warning,) = [w for w in report["warnings"] if "search index not published" in w]
+        assert f"the text of {rejected} rejected document(s)" in warning and "--include-rejected" in warning
+        assert not any(p.startswith("index/") for p in hub.files(repo))
+        push(str(release), repo, endpoint=hub.url, token=token, include_artifacts=True, include_rejected=True)
+        there = hub.files(repo)
+        assert {p: there.get(p) for p in files} == {p: (release / p).read_bytes() for p in files}
+        assert there["manifest.json"] == (release / "manifest.json").read_bytes()
 
 
 # -- search -----------------------------------------------------------------------------------
@@ -234,12 +330,12 @@ def test_search_filters_and_provenance(index):
 
 
 def test_search_command_prints_ranked_results_with_provenance(release, capsys):
-    assert cli.main(["search", str(release), "zorbly herons", "--limit", "3"]) == 0
+    assert cli_main(["search", str(release), "zorbly herons", "--limit", "3"]) == 0
     out = capsys.readouterr().out
     first = out.split("\n  1.")[1].split("\n  2.")[0]
     assert "planted" in first and "CC-BY-4.0" in first and "https://planted.example.org/en-planted" in first
     assert "read from:" in first and "record en-planted" in first and "«zorbly»" in first
-    assert cli.main(["search", str(release), "长颈鹿每天晚上", "--exact", "--json"]) == 0
+    assert cli_main(["search", str(release), "长颈鹿每天晚上", "--exact", "--json"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()
     assert json.loads(line)["source_doc_id"] == "zhs-planted"
 
@@ -247,7 +343,7 @@ def test_search_command_prints_ranked_results_with_provenance(release, capsys):
 def test_search_without_an_index_says_how_to_make_one(release, tmp_path, capsys):
     copy = tmp_path / "bare"
     shutil.copytree(release, copy, ignore=shutil.ignore_patterns("index"))
-    assert cli.main(["search", str(copy), "zorbly"]) == 2
+    assert cli_main(["search", str(copy), "zorbly"]) == 2
     err = capsys.readouterr().err
     assert "no search index for this manifest" in err and f"rootstock index {copy}" in err
 
@@ -315,7 +411,7 @@ def test_show_explains_a_duplicate_and_its_survivor(release, index):
 
 
 def test_show_command_and_show_without_an_index(release, tmp_path, capsys):
-    assert cli.main(["show", str(release), "note-1", "--text-chars", "0"]) == 0
+    assert cli_main(["show", str(release), "note-1", "--text-chars", "0"]) == 0
     out = capsys.readouterr().out
     assert "(dropped by quality: number_of_words)" in out
     assert "number_of_words" in out and "FAILS" in out and SHORT in out
@@ -323,7 +419,7 @@ def test_show_command_and_show_without_an_index(release, tmp_path, capsys):
     shutil.copytree(release, copy, ignore=shutil.ignore_patterns("index"))
     trail = show(str(copy), "copy-1")  # found by scanning the shards
     assert _stage(trail, "dedup")["details"]["survivor"]["set"] == "data"
-    assert cli.main(["show", str(copy), "no-such-document"]) == 2
+    assert cli_main(["show", str(copy), "no-such-document"]) == 2
     assert "no document 'no-such-document'" in capsys.readouterr().err
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import struct
 from pathlib import Path
 
@@ -237,6 +238,51 @@ def test_a_sample_traces_back_to_its_source_document(whole):
         r["text"] for r in pq.read_table(out / manifest["shards"][1]["path"]).to_pylist() if r["id"] == doc["id"]
     )
     assert sequences[7].tolist() == sp.encode(text) + [sp.eos_id()]
+
+
+def test_verify_names_a_flipped_byte_and_token_counts_that_do_not_add_up(whole, tmp_path: Path, capsys):
+    out, manifest = whole
+    copy = tmp_path / "mix"
+    shutil.copytree(out, copy)
+    stem = Path(manifest["shards"][0]["path"]).stem
+    first = tokenized.read_sidecar(str(out), f"nanoset/{stem}").column("tokens")[0].as_py()  # before its EOS
+    assert first > 1
+    # One bit of the first token id: sizes, offsets and EOS are intact, only the sha256 can tell.
+    path = copy / "megatron" / f"{stem}.bin"
+    data = bytearray(path.read_bytes())
+    data[0] ^= 0x01
+    path.write_bytes(bytes(data))
+    # The first document's EOS overwritten in the nanoset file: the token check names it too.
+    path = copy / "nanoset" / f"{stem}.ds"
+    tokens = np.frombuffer(path.read_bytes(), "<u2").copy()
+    assert tokens[first] == 2
+    tokens[first] = 7
+    path.write_bytes(tokens.tobytes())
+    assert cli_main(["verify", str(copy)]) == 1
+    err = capsys.readouterr().err
+    assert f"megatron/{stem}.bin: sha256" in err and f"nanoset/{stem}.ds: sha256" in err
+    assert f"nanoset/{stem}: a document does not end with the EOS id 2" in err
+    assert f"megatron/{stem}.idx" not in err and f"megatron/{stem}:" not in err  # the rest is intact
+
+    # A manifest whose token numbers were edited: per shard, totals and the --data-path blend.
+    shutil.rmtree(copy)
+    shutil.copytree(out, copy)
+    edited = json.loads((copy / "manifest.json").read_text())
+    sidecar = next(a for a in edited["artifacts"] if a["path"] == f"nanoset/{stem}.docs.parquet")
+    sidecar["tokens"] += 1
+    edited["tokenized"]["training_tokens"] += 1
+    edited["tokenized"]["megatron"]["blend"][0][0] += 1
+    (copy / "manifest.json").write_text(json.dumps(edited))
+    problems = verify(str(copy))[1]
+    assert any(p.startswith(f"nanoset/{stem}: ") and "tokens in its token file" in p for p in problems), problems
+    assert any(p.startswith("tokenized.training_tokens is") for p in problems), problems
+    assert any(p.startswith("tokenized.megatron.blend weighs") for p in problems), problems
+    # A token file the manifest does not list is named, not silently skipped.
+    edited["artifacts"] = [a for a in edited["artifacts"] if a["path"] != f"megatron/{stem}.idx"]
+    (copy / "manifest.json").write_text(json.dumps(edited))
+    problems = verify(str(copy))[1]
+    assert f"megatron/{stem}.idx: a token file of megatron/{stem}.docs.parquet, not listed in the manifest" in problems
+    assert f"megatron/{stem}.idx: present but not listed in the manifest" in problems
 
 
 def test_megatron_only_keeps_the_shards_and_drops_the_text(whole, corpus, tmp_path: Path, capsys):

@@ -1,15 +1,15 @@
-"""`rootstock index`, `search`, `show` and `serve`: look into a release."""
+"""`rootstock index`, `search`, `show` and `serve`: look into a release; `run --index`."""
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
-import sys
 
-from rootstock.errors import RootstockError
-from rootstock.pipeline.inspect.index import SearchIndex, build_index
+from rootstock.paths import absolute
+from rootstock.pipeline.inspect.index import BuildReport, SearchIndex, build_index, index_staged
 from rootstock.pipeline.inspect.search import search
 from rootstock.pipeline.inspect.show import render, show
+from rootstock.pipeline.jobs.execute import before_publishing
 
 _RESULT_ORIGIN = ("warc_file", "warc_record_id", "warc_offset", "wiki", "page_id", "revision_id")
 
@@ -17,8 +17,8 @@ _RESULT_ORIGIN = ("warc_file", "warc_record_id", "warc_offset", "wiki", "page_id
 def _add_index(sub) -> None:
     parser = sub.add_parser(
         "index",
-        help="build a full-text index of RELEASE (kept documents and the rejected sample) into "
-        "RELEASE/index/<manifest sha256[:16]>/ (the manifest is never changed)",
+        help="build a full-text search index of RELEASE (kept documents and the rejected sample) into "
+        "RELEASE/index/<manifest sha256[:16]>/ (the manifest is never changed; `run --index` lists one in it)",
     )
     parser.add_argument("release", help="release directory or URL")
     parser.add_argument(
@@ -29,8 +29,7 @@ def _add_index(sub) -> None:
     parser.set_defaults(func=cmd_index)
 
 
-def cmd_index(args) -> int:
-    report = build_index(args.release, args.workers)
+def _print_built(report: BuildReport) -> None:
     docs = report.sidecar["documents"]
     total = sum(docs.values())
     rate = total / report.seconds if report.seconds else 0.0
@@ -39,18 +38,45 @@ def cmd_index(args) -> int:
         f"in {report.seconds:.1f} s ({rate:,.0f} docs/s, {report.workers or 'no'} worker processes)"
     )
     print(f"engine: tantivy {report.sidecar['engine']['version']}, {report.index_bytes / 1e6:.2f} MB")
+
+
+def cmd_index(args) -> int:
+    report = build_index(args.release, args.workers)
+    _print_built(report)
     print(f"written: {args.release.rstrip('/')}/{report.path}/ (manifest.json unchanged)")
     return 0
 
 
+@contextlib.contextmanager
+def index_before_publishing(enabled: bool, output: str):
+    """`run --index`, `refilter --index`: the release published within the block carries a search
+    index in index/listed/, listed in its manifest; what was built is printed after the block."""
+    if not enabled:
+        yield
+        return
+    built: list[BuildReport] = []
+
+    def step(staging: str, manifest: dict) -> dict:
+        built.append(index_staged(staging, manifest))
+        return manifest
+
+    with before_publishing(step):
+        yield
+    for report in built:
+        _print_built(report)
+        print(f"written: {absolute(output).rstrip('/')}/{report.path}/ (listed in manifest.json)")
+
+
 def _add_search(sub) -> None:
-    parser = sub.add_parser("search", help="ranked (BM25) or exact search of an indexed release, with provenance")
-    parser.add_argument("release", help="release directory or URL (indexed with `rootstock index`)")
+    parser = sub.add_parser(
+        "search", help="search an indexed release, ranked (BM25) or exact; every result with its provenance"
+    )
+    parser.add_argument("release", help="release directory or URL (indexed: `rootstock index` or `run --index`)")
     parser.add_argument("query")
     parser.add_argument("--lang", help="only documents of this language; the query is split as this language")
     parser.add_argument("--exact", action="store_true", help="the query's words in this order, adjacent")
-    parser.add_argument("--limit", type=int, default=10)
-    parser.add_argument("--offset", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=10, help="results to print (default 10)")
+    parser.add_argument("--offset", type=int, default=0, help="results to skip first (the next page)")
     parser.add_argument("--source", help="only documents of this catalogue source")
     parser.add_argument("--rejected", action="store_true", help="search the rejected sample too")
     parser.add_argument("--json", action="store_true", help="one JSON object per result")
@@ -99,11 +125,11 @@ def cmd_search(args) -> int:
 
 def _add_show(sub) -> None:
     parser = sub.add_parser(
-        "show", help="one document and its trail: provenance, every stage's scores and decisions, dedup cluster, PII"
+        "show", help="print one document and its trail: provenance, every stage's scores and decisions, dedup, PII"
     )
-    parser.add_argument("release", help="release directory or URL")
+    parser.add_argument("release", help="release directory or URL (an index makes the lookup fast, none is needed)")
     parser.add_argument("id", help="document id (or its URL, or the record's own id)")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="the trail as one JSON object")
     parser.add_argument("--text-chars", type=int, default=1000, help="characters of text to print (0: all)")
     parser.set_defaults(func=cmd_show)
 
@@ -118,8 +144,8 @@ def cmd_show(args) -> int:
 
 
 def _add_serve(sub) -> None:
-    parser = sub.add_parser("serve", help="a local web page to search an indexed release and read its documents")
-    parser.add_argument("release", help="release directory or URL (indexed with `rootstock index`)")
+    parser = sub.add_parser("serve", help="serve a local web page to search an indexed release and read its documents")
+    parser.add_argument("release", help="release directory or URL (indexed: `rootstock index` or `run --index`)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     parser.add_argument("--port", type=int, default=8765, help="port (0: any free one)")
     parser.add_argument("--report", help="report.html to link (default: RELEASE/report.html or one beside RELEASE)")
@@ -138,20 +164,3 @@ def add_parsers(sub) -> None:
     _add_search(sub)
     _add_show(sub)
     _add_serve(sub)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """These four commands alone (until `rootstock` registers them)."""
-    from rootstock.pipeline.cli import report  # noqa: PLC0415 - the package imports its command modules
-
-    ap = argparse.ArgumentParser(prog="rootstock")
-    add_parsers(ap.add_subparsers(dest="command", required=True))
-    args = ap.parse_args(argv)
-    try:
-        return args.func(args)
-    except RootstockError as err:
-        return report(err)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -140,6 +140,9 @@ def _add_push(sub) -> None:
         "--include-rejected", action="store_true", help="also publish rejected/ (dropped text, possibly PII)"
     )
     p.add_argument(
-        "--include-artifacts", action="store_true", help="also publish dedup/ artifacts (MinHash signatures)"
+        "--include-artifacts",
+        action="store_true",
+        help="also publish dedup/ artifacts (MinHash signatures) and search indexes (index/; an index "
+        "holding rejected text also needs --include-rejected)",
     )
     p.set_defaults(func=cmd_push)

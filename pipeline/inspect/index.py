@@ -1,22 +1,21 @@
 """`rootstock index RELEASE`: a tantivy full-text index of a release, in a sidecar beside its data.
 
-Why tantivy (benchmarks/search_index.py on the demo release copied 40 times: 20,920 documents,
-33 MB of text, the same tokens for both, two runs on a shared 2-core machine): tantivy 0.27
-indexed 2,550-3,050 docs/s with positions on two fields and the text stored (37 MB) and answered
-ranked queries in 0.11-0.13 ms and phrase queries in 0.13-0.14 ms (medians); bm25s 0.3.16
-indexed 2,600-2,800 docs/s with neither positions nor text (27 MB), answered in 3-6 ms, and has
-no phrase query, no field filter and no lookup by id, all of which `search --exact`, `--lang`
-and `show` need. Word splitting, not the engine, is the cost of building (spaCy splits 150-200
-KB/s per core: 60-80 docs/s of the demo), so large releases are split in a pool of processes
-and the single tantivy writer only adds the documents.
+Why tantivy: it has phrase queries, exact-value fields and stored documents, which `search
+--exact`, `--lang` and `show` need and bm25s lacks, and on the same tokens it indexes as fast
+and answers faster (benchmarks/search_index.py; numbers in the README's Benchmarks). Word
+splitting, not the engine, is the cost of building (spaCy), so large releases are split in a
+pool of processes and the single tantivy writer only adds the documents.
 
-A published release never changes (a child release and a mix record its manifest by sha256),
-so the index is a sidecar like the token counts: `index/<manifest sha256[:16]>/` holds
-`tantivy/` (the engine's files) and `index.json`, which names the manifest sha256 it was built
-against, the engine and its version, the splitter of every language, the shards and documents
-indexed, every file with its size and sha256, and a sha256 of its own content (`sidecar_digest`).
-`sidecar.index_problems` checks all of that (for `verify`). The index is built beside the release and
-moved in by one rename, `index.json` written before it: a killed build leaves no half index.
+Where it goes (pipeline/release/search_index.py): `rootstock run --index` builds it in the
+staging directory before the manifest is written and lists its files in the manifest
+(`index/listed/`, `index_staged`); `rootstock index RELEASE` builds one for a published release,
+whose manifest never changes (a child release and a mix record it by sha256), as a sidecar like
+the token counts (`index/<manifest sha256[:16]>/`, `build_index`). Either holds `tantivy/` (the
+engine's files) and `index.json`: the manifest sha256 or the shards it was built from, the
+engine and its version, the splitter of every language, the documents indexed, every file with
+its size and sha256, and a sha256 of its own content (`sidecar_digest`); `verify` checks it all.
+A sidecar is built beside the release and moved in by one rename, `index.json` written before
+it: a killed build leaves no half index.
 
 Indexed: every data shard (`set` = data) and the rejected sample (`set` = rejected), so `show`
 finds a dropped document and its dedup survivor. Stored: the text (for snippets and the page)
@@ -47,16 +46,17 @@ from apache_beam.io.filesystems import FileSystems
 from rootstock.errors import ReleaseError
 from rootstock.paths import absolute, is_url
 from rootstock.pipeline.inspect import terms
-from rootstock.pipeline.inspect.sidecar import (
-    INDEX_DIR,
-    INDEX_JSON,
-    INDEX_KIND,
-    SETS,
-    index_dir,
-    read_sidecar,
-)
 from rootstock.pipeline.release.publish import discard, make_staging, sweep_partials
-from rootstock.pipeline.release.release import Release, sidecar_digest
+from rootstock.pipeline.release.release import INDEX_DIR, INDEX_JSON, INDEX_KIND, Release, file_digest, sidecar_digest
+from rootstock.pipeline.release.search_index import (
+    LISTED_DIR,
+    SETS,
+    FoundIndex,
+    find_index,
+    listed_dir,
+    shard_records,
+    sidecar_dir,
+)
 
 ENGINE_DIR = "tantivy"
 FORMAT = 1
@@ -224,21 +224,17 @@ def _prepared(tasks: list[_Task], workers: int) -> Iterator[list[dict[str, Any]]
             yield future.result()
 
 
-def _digest(path: str) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
-
-
 def _local_files(root: str) -> list[str]:
     return sorted(
         os.path.relpath(os.path.join(d, name), root).replace(os.sep, "/")
         for d, _, names in os.walk(root)
         for name in names
     )
+
+
+def sidecar_bytes(sidecar: dict[str, Any]) -> bytes:
+    """index.json as written."""
+    return (json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 @dataclass
@@ -250,8 +246,11 @@ class BuildReport:
     workers: int
 
 
-def build_into(release: Release, out: str, workers: int | None = None) -> BuildReport:
-    """Build the index of RELEASE into the local directory OUT (tantivy/ and index.json)."""
+def build_into(release: Release, out: str, workers: int | None = None, *, listed: bool = False) -> BuildReport:
+    """Build the index of RELEASE into the local directory OUT (tantivy/ and index.json).
+
+    LISTED: for the manifest to list (`index_staged`), bound to the shards, not to a manifest sha256.
+    """
     start = time.perf_counter()
     tasks = _tasks(release)
     total = sum(t.rows for t in tasks)
@@ -282,14 +281,14 @@ def build_into(release: Release, out: str, workers: int | None = None) -> BuildR
         # tantivy writes meta.json and .managed.json readable by their owner only: give every
         # file the mode the user's other files get, so whoever can read the release can search it.
         os.chmod(os.path.join(engine_dir, rel), 0o666 & ~umask)
-        size, sha = _digest(os.path.join(engine_dir, rel))
+        size, sha = file_digest(os.path.join(engine_dir, rel))
         files.append({"path": f"{ENGINE_DIR}/{rel}", "file_bytes": size, "sha256": sha})
     seconds = time.perf_counter() - start
     sidecar = {
         "kind": INDEX_KIND,
         "format": FORMAT,
         "release": release.id,
-        "manifest_sha256": release.manifest_sha256,
+        "manifest_sha256": None if listed else release.manifest_sha256,
         "engine": {"name": "tantivy", "version": importlib.metadata.version("tantivy")},
         "fields": {
             "words": "filters.words.split_words(text, lang), casefolded: BM25 ranking",
@@ -298,24 +297,16 @@ def build_into(release: Release, out: str, workers: int | None = None) -> BuildR
         },
         "splitters": {lang: terms.splitter_name(lang) for lang in sorted(languages)},
         "documents": counts,
-        "shards": sorted(
-            (
-                {"path": e["path"], "rows": e.get("rows", 0), "set": SETS[key]}
-                for key in SETS
-                for e in release.entries(key)
-            ),
-            key=lambda s: s["path"],
-        ),
+        "shards": shard_records(release),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
         "files": files,
     }
     sidecar["sha256"] = sidecar_digest(sidecar)
-    with open(os.path.join(out, INDEX_JSON), "w", encoding="utf-8") as handle:
-        handle.write(json.dumps(sidecar, indent=2, ensure_ascii=False) + "\n")
-    return BuildReport(
-        sidecar, index_dir(release.manifest_sha256), seconds, sum(f["file_bytes"] for f in files), workers
-    )
+    with open(os.path.join(out, INDEX_JSON), "wb") as handle:
+        handle.write(sidecar_bytes(sidecar))
+    where = LISTED_DIR if listed else sidecar_dir(release.manifest_sha256)
+    return BuildReport(sidecar, where, seconds, sum(f["file_bytes"] for f in files), workers)
 
 
 def build_index(release: str, workers: int | None = None) -> BuildReport:
@@ -326,7 +317,7 @@ def build_index(release: str, workers: int | None = None) -> BuildReport:
     """
     release = absolute(release).rstrip("/")
     opened = Release.open(release, kind="release")
-    rel = index_dir(opened.manifest_sha256)
+    rel = sidecar_dir(opened.manifest_sha256)
     if is_url(release):
         work = tempfile.mkdtemp(prefix="rootstock-index-")
         try:
@@ -360,12 +351,47 @@ def _upload(local: str, target: str) -> None:
             shutil.copyfileobj(src, dst)
 
 
+def index_staged(staging: str, manifest: dict[str, Any], workers: int | None = None) -> BuildReport:
+    """`run --index`: index the release staged in STAGING into index/listed/ and list its files
+    (index.json included) in MANIFEST's `artifacts`, before the manifest is written.
+
+    The staging directory is the run's own (discarded if the run fails), so the index is built
+    in place; on an object store it is built locally and uploaded.
+    """
+    if manifest.get("kind", "release") != "release":
+        raise ReleaseError(f"--index indexes a release, not a {manifest.get('kind')}")
+    release = Release(staging.rstrip("/"), manifest, "")
+    if is_url(staging):
+        work = tempfile.mkdtemp(prefix="rootstock-index-")
+        try:
+            report = build_into(release, os.path.join(work, "out"), workers, listed=True)
+            _upload(os.path.join(work, "out"), release.file(LISTED_DIR))
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    else:
+        target = release.file(LISTED_DIR)
+        shutil.rmtree(target, ignore_errors=True)  # a resumed run's: rebuilt from this run's shards
+        report = build_into(release, target, workers, listed=True)
+    payload = sidecar_bytes(report.sidecar)
+    entries = [
+        {
+            "path": f"{LISTED_DIR}/{INDEX_JSON}",
+            "file_bytes": len(payload),
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
+    ]
+    entries += [{**f, "path": f"{LISTED_DIR}/{f['path']}"} for f in report.sidecar["files"]]
+    others = [a for a in manifest.get("artifacts") or [] if not a["path"].startswith(f"{LISTED_DIR}/")]
+    manifest["artifacts"] = others + sorted(entries, key=lambda e: e["path"])
+    return report
+
+
 # -- opening ------------------------------------------------------------------------------------
 
 
-def _local_copy(release: Release, sidecar: dict[str, Any]) -> str:
+def _local_copy(release: Release, found: FoundIndex) -> str:
     """A local directory holding the engine's files: the release's own, or a checked copy."""
-    base = release.file(index_dir(release.manifest_sha256))
+    base, sidecar = release.file(found.path), found.sidecar
     if not is_url(release.path):
         return os.path.join(base, ENGINE_DIR)
     cache = os.path.join(
@@ -378,7 +404,7 @@ def _local_copy(release: Release, sidecar: dict[str, Any]) -> str:
             os.makedirs(os.path.dirname(local), exist_ok=True)
             with FileSystems.open(posixpath.join(base, entry["path"])) as src, open(local, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-            if _digest(local) != (entry["file_bytes"], entry["sha256"]):
+            if file_digest(local) != (entry["file_bytes"], entry["sha256"]):
                 raise ReleaseError(f"{base}/{entry['path']}: not the file {INDEX_JSON} lists; index again")
         open(os.path.join(cache, ".complete"), "w").close()
     return os.path.join(cache, ENGINE_DIR)
@@ -387,8 +413,8 @@ def _local_copy(release: Release, sidecar: dict[str, Any]) -> str:
 class SearchIndex:
     """An opened index: the release, its index.json and a tantivy searcher."""
 
-    def __init__(self, release: Release, sidecar: dict[str, Any], index: tantivy.Index, path: str):
-        self.release, self.sidecar, self.index = release, sidecar, index
+    def __init__(self, release: Release, found: FoundIndex, index: tantivy.Index, path: str):
+        self.release, self.found, self.sidecar, self.index = release, found, found.sidecar, index
         self.path = path  # the engine's directory on this machine (a copy for a remote release)
         self.schema = index.schema
         self.searcher = index.searcher()
@@ -396,27 +422,29 @@ class SearchIndex:
     @classmethod
     def open(cls, release: str | Release) -> SearchIndex:
         opened = release if isinstance(release, Release) else Release.open(absolute(release).rstrip("/"))
-        sidecar = read_sidecar(opened)
-        if sidecar is None:
+        found = find_index(opened)
+        if found is None:
             stale = (
                 FileSystems.exists(opened.file(INDEX_DIR) + "/")
                 if is_url(opened.path)
                 else os.path.isdir(opened.file(INDEX_DIR))
             )
+            listed = listed_dir(opened.manifest)
             raise ReleaseError(
                 f"{opened.path}: no search index for this manifest"
-                + (" (the index/ directory holds indexes of other manifests)" if stale else ""),
+                + (f" (the manifest lists {listed}/{INDEX_JSON}, which cannot be read)" if listed else "")
+                + (" (the index/ directory holds indexes of other manifests)" if stale and not listed else ""),
                 hint=f"build it with `rootstock index {opened.path}`",
             )
-        path = _local_copy(opened, sidecar)
+        path = _local_copy(opened, found)
         try:
             index = tantivy.Index.open(path)
         except (OSError, ValueError):  # a read-only directory: tantivy wants its lock file
             path = tempfile.mkdtemp(prefix="rootstock-index-ro-")
-            shutil.copytree(_local_copy(opened, sidecar), path, dirs_exist_ok=True)
+            shutil.copytree(_local_copy(opened, found), path, dirs_exist_ok=True)
             index = tantivy.Index.open(path)
         _register(index)
-        return cls(opened, sidecar, index, path)
+        return cls(opened, found, index, path)
 
     @property
     def languages(self) -> list[str]:

@@ -27,8 +27,9 @@ from rootstock.errors import ReleaseError
 from rootstock.filters import code as code_filters
 from rootstock.filters import quality as q
 from rootstock.pipeline.inspect.index import SearchIndex
-from rootstock.pipeline.inspect.sidecar import SETS
 from rootstock.pipeline.release.release import Release, read_table
+from rootstock.pipeline.release.search_index import SETS
+from rootstock.pipeline.release.verify import RESTARTS_CHAIN
 
 # A quality metric → (its minimum, its maximum) threshold names (filters/quality.py, ROOTS's names).
 QUALITY_BOUNDS = {
@@ -44,7 +45,8 @@ QUALITY_BOUNDS = {
 # The columns the built-in stages write; any other column (a plugin stage's) is shown as it is.
 BASE_COLUMNS = {
     "id", "text", "lang", "source", "url", "license", "source_doc_id", "input_file", "input_row",
-    "retrieved_at", "meta", "origin", "lang_score", "lang_topk", "lang_check", "quality", "code_metrics",
+    "retrieved_at", "meta", "origin", "lang_score", "lang_topk", "lang_check", "lang_script", "lang_backend",
+    "quality", "code_metrics",
     "dup_cluster_id", "dup_cluster_size", "dup_survivor_id", "pii_counts", "drop_stage", "drop_reason",
 }  # fmt: skip
 _KEYS = ("id", "url", "source_doc_id")
@@ -184,11 +186,16 @@ def _langid(manifest: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
     report = _stage(manifest, "langid").get("report") or {}
     check, lang = doc.get("lang_check"), doc.get("lang")
     mode = {"verified": "verify", "routed": "route"}.get(check)
-    bar = ((report.get("min_score") or {}).get(lang) or {}).get(mode) if mode else None
+    # The minimum of the backend that decided (an ensemble's), else the single model's.
+    by_backend = (report.get("min_score_by_backend") or {}).get(doc.get("lang_backend")) or {}
+    bars = by_backend.get(lang) or (report.get("min_score") or {}).get(lang) or {}
+    bar = bars.get(mode) if mode and isinstance(bars, dict) else None
     return {
         "lang": lang,
         "lang_check": check,
         "lang_score": doc.get("lang_score"),
+        "lang_script": doc.get("lang_script"),
+        "lang_backend": doc.get("lang_backend"),
         "min_score": bar,
         "top_k": [
             {"lang": t.get("lang"), "label": t.get("label"), "score": t.get("score")}
@@ -228,6 +235,15 @@ def _dedup(finder: Finder, doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _last_run(record: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps that decided a document of this release: its source's ingest, then, for a child
+    release (`refilter`), the steps from its last restart on (the parent's run is its parent's)."""
+    restarts = [i for i, step in enumerate(record) if step.get("step") in RESTARTS_CHAIN]
+    if not restarts:
+        return record
+    return [step for step in record[:1] if step.get("step") == "ingest"] + record[restarts[-1] :]
+
+
 def explain(release: Release, location: Location, finder: Finder) -> dict[str, Any]:
     """The trail of the document at LOCATION (a JSON-ready dict)."""
     manifest = release.manifest
@@ -242,11 +258,14 @@ def explain(release: Release, location: Location, finder: Finder) -> dict[str, A
     dropped = (doc.get("drop_stage"), doc.get("drop_reason")) if location.set == "rejected" else None
     stages = []
     reached = True
-    for step in source.get("processing") or [{"step": s.get("name")} for s in manifest.get("stages") or []]:
+    for step in _last_run(source.get("processing") or [{"step": s.get("name")} for s in manifest.get("stages") or []]):
         name = step.get("step")
         entry: dict[str, Any] = {"name": name}
         if name == "ingest":
             entry.update(status="read", summary=f"{doc.get('input_file')} row {doc.get('input_row')}")
+        elif name in RESTARTS_CHAIN:
+            parent = (manifest.get("parent") or {}).get("release")
+            entry.update(status="read", summary=f"from the parent release {parent}, its scores kept")
         elif not reached and name != "pii":
             entry.update(status="not reached")
         elif dropped and name == dropped[0]:

@@ -34,28 +34,22 @@ A reader takes windows of seq_len + 1 tokens per file, so a sample is a token ra
 
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-MEGATRON_MAGIC = b"MMIDIDX\x00\x00"
-MEGATRON_VERSION = 1
-MEGATRON_HEADER = struct.Struct("<9sQBQQ")  # magic, version, dtype code, sequences, documents: 34 bytes
-MEGATRON_CODES = {
-    1: np.uint8,
-    2: np.int8,
-    3: np.int16,
-    4: np.int32,
-    5: np.int64,
-    6: np.float64,
-    7: np.float32,
-    8: np.uint16,
-}
-MEGATRON_UINT16_BELOW = 65_500  # DType.optimal_dtype
-DATATROVE_UINT16_UP_TO = 65_536  # PipelineStepWithTokenizer.token_size: 4 bytes above np.iinfo(uint16).max + 1
+# The layouts' constants, dtype rules and readers live in the release layer, which `rootstock
+# verify` (below this one) checks token files with: one definition for writing and checking.
+from rootstock.pipeline.release.token_files import (
+    DATATROVE_UINT16_UP_TO,
+    MEGATRON_CODES,
+    MEGATRON_HEADER,
+    MEGATRON_MAGIC,
+    MEGATRON_VERSION,
+    datatrove_dtype,  # noqa: F401 - used as formats.datatrove_dtype
+    megatron_dtype,  # noqa: F401 - used as formats.megatron_dtype
+)
 
 # One row per document of a shard, in order: where its tokens are and where it came from.
 SIDECAR_SCHEMA = pa.schema(
@@ -74,16 +68,8 @@ SIDECAR_SCHEMA = pa.schema(
 )
 
 
-def megatron_dtype(vocab_size: int) -> np.dtype:
-    return np.dtype(np.uint16 if vocab_size < MEGATRON_UINT16_BELOW else np.int32)
-
-
 def megatron_code(dtype: np.dtype) -> int:
     return next(code for code, t in MEGATRON_CODES.items() if np.dtype(t) == dtype)
-
-
-def datatrove_dtype(vocab_size: int) -> np.dtype:
-    return np.dtype("<u2" if vocab_size <= DATATROVE_UINT16_UP_TO else "<u4")
 
 
 def carrier_dtype(vocab_size: int) -> np.dtype:
@@ -128,33 +114,6 @@ def megatron_index(lengths: np.ndarray, dtype: np.dtype) -> bytes:
     )
 
 
-@dataclass
-class MegatronIndex:
-    dtype: np.dtype
-    sizes: np.ndarray
-    pointers: np.ndarray
-    doc_idx: np.ndarray
-
-
-def read_megatron_index(data: bytes) -> MegatronIndex:
-    """Parse a .idx (for checks and tracing; the tests read it with their own reader)."""
-    if len(data) < MEGATRON_HEADER.size:
-        raise ValueError(f"{len(data)} bytes, shorter than the {MEGATRON_HEADER.size}-byte header")
-    magic, version, code, count, docs = MEGATRON_HEADER.unpack_from(data)
-    if magic != MEGATRON_MAGIC or version != MEGATRON_VERSION:
-        raise ValueError(f"not a Megatron MMIDIDX index (magic {magic!r}, version {version})")
-    if code not in MEGATRON_CODES:
-        raise ValueError(f"unknown dtype code {code}")
-    want = MEGATRON_HEADER.size + 12 * count + 8 * docs
-    if len(data) != want:
-        raise ValueError(f"{len(data)} bytes, the header's counts need {want}")
-    offset = MEGATRON_HEADER.size
-    sizes = np.frombuffer(data, dtype="<i4", count=count, offset=offset)
-    pointers = np.frombuffer(data, dtype="<i8", count=count, offset=offset + 4 * count)
-    doc_idx = np.frombuffer(data, dtype="<i8", count=docs, offset=offset + 12 * count)
-    return MegatronIndex(np.dtype(MEGATRON_CODES[code]), sizes, pointers, doc_idx)
-
-
 def datatrove_index(lengths: np.ndarray) -> bytes:
     return np.cumsum(np.asarray(lengths, dtype="<u8"), dtype="<u8").tobytes()
 
@@ -162,13 +121,6 @@ def datatrove_index(lengths: np.ndarray) -> bytes:
 def datatrove_metadata(tokenizer_name: str, token_size: int, tokens: int) -> bytes:
     # datatrove splits the first line at "|" to find the token size.
     return f"{tokenizer_name.replace('|', '_')}|{token_size}\n{tokens}\n{_metric(tokens)}T".encode()
-
-
-def read_datatrove_metadata(data: bytes) -> tuple[str, int, int]:
-    """(tokenizer, token size, tokens) of a .ds.metadata."""
-    first, count, *_ = data.decode("utf-8").splitlines()
-    name, size = first.rsplit("|", 1)
-    return name, int(size), int(count)
 
 
 def _metric(n: int) -> str:

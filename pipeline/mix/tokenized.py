@@ -13,8 +13,9 @@ every document and writes each shard, in the mix's shuffled order, as
 Shard i of every format holds the same documents as `data/part-i-of-M.parquet` would (the
 shard count follows from the text, whatever the format). The layouts are in `formats.py`;
 this module holds the shard writer the Beam job calls, the manifest's `tokenized` section
-(with Megatron's `--data-path` blend), tracing a sample back to its document, and a check of
-the files against their sidecars.
+(with Megatron's `--data-path` blend) and tracing a sample back to its document; `rootstock
+verify` checks the files against their sidecars and the manifest (`token_files.check`, in the
+release layer, re-exported here as `check`).
 """
 
 from __future__ import annotations
@@ -26,18 +27,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
 from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.mix import formats as fmt
+from rootstock.pipeline.release.token_files import SIDECAR_SUFFIX, read_sidecar
+from rootstock.pipeline.release.token_files import check as check  # `rootstock verify` checks with it
 
 PARQUET = "parquet"
 TOKEN_FORMATS = ("megatron", "nanoset")
 FORMATS = (PARQUET, *TOKEN_FORMATS)
-SIDECAR_SUFFIX = ".docs.parquet"
 # Private row fields between the read and the write step (never written to Parquet).
 IDS = "_token_ids"
 TEXT_BYTES = "_text_bytes"
@@ -174,17 +175,7 @@ def split_artifacts(shards: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
     return entries, sorted(artifacts, key=lambda a: a["path"])
 
 
-# -- reading back: tracing and checking -----------------------------------------------------
-
-
-def _read(path: str) -> bytes:
-    with FileSystems.open(path) as handle:
-        return handle.read()
-
-
-def read_sidecar(mix_dir: str, shard: str) -> pa.Table:
-    """The sidecar of SHARD (its prefix inside the mix, e.g. megatron/part-00000-of-00004)."""
-    return pq.read_table(io.BytesIO(_read(posixpath.join(mix_dir, shard + SIDECAR_SUFFIX))))
+# -- reading back: tracing (checking: pipeline/release/token_files.py) -----------------------
 
 
 def trace(manifest: dict[str, Any], mix_dir: str, shard: str, start: int, stop: int | None = None):
@@ -201,47 +192,3 @@ def trace(manifest: dict[str, Any], mix_dir: str, shard: str, start: int, stop: 
         release = components[row["mix_component"]]
         row["release_path"], row["release_manifest_sha256"] = release["path"], release["manifest_sha256"]
     return rows
-
-
-def check(manifest: dict[str, Any], mix_dir: str) -> list[str]:
-    """Do the token files agree with their sidecars and the manifest? (for `rootstock verify`)"""
-    section = manifest.get("tokenized")
-    if not isinstance(section, dict):
-        return []
-    problems: list[str] = []
-    vocab = section["tokenizer"]["vocab_size"]
-    eos = section["tokenizer"]["eos_id"]
-    listed = {a["path"] for a in manifest.get("artifacts", [])} | {s["path"] for s in manifest.get("shards", [])}
-    prefixes = sorted({p[: -len(SIDECAR_SUFFIX)] for p in listed if p.endswith(SIDECAR_SUFFIX)})
-    for prefix in prefixes:
-        sidecar = read_sidecar(mix_dir, prefix)
-        lengths = sidecar.column("tokens").to_numpy() + 1
-        starts = sidecar.column("token_start").to_numpy()
-        if len(lengths) and not np.array_equal(starts, np.concatenate(([0], np.cumsum(lengths)[:-1]))):
-            problems.append(f"{prefix}{SIDECAR_SUFFIX}: token_start is not the running sum of tokens + EOS")
-        if prefix.startswith("megatron/"):
-            index = fmt.read_megatron_index(_read(posixpath.join(mix_dir, prefix + ".idx")))
-            tokens = np.frombuffer(_read(posixpath.join(mix_dir, prefix + ".bin")), dtype=index.dtype)
-            if index.dtype != fmt.megatron_dtype(vocab):
-                problems.append(f"{prefix}.idx: dtype {index.dtype}, the vocabulary of {vocab} gives another")
-            if not np.array_equal(index.sizes, lengths):
-                problems.append(f"{prefix}.idx: sequence sizes differ from the sidecar's documents")
-            elif not np.array_equal(index.pointers, starts * index.dtype.itemsize):
-                problems.append(f"{prefix}.idx: sequence pointers are not the byte offsets of the sidecar's documents")
-            if not np.array_equal(index.doc_idx, np.arange(len(lengths) + 1)):
-                problems.append(f"{prefix}.idx: doc_idx is not 0…{len(lengths)} (one sequence per document)")
-        else:
-            _, size, count = fmt.read_datatrove_metadata(_read(posixpath.join(mix_dir, prefix + ".ds.metadata")))
-            tokens = np.frombuffer(_read(posixpath.join(mix_dir, prefix + ".ds")), dtype=fmt.datatrove_dtype(vocab))
-            ends = np.frombuffer(_read(posixpath.join(mix_dir, prefix + ".ds.index")), dtype="<u8").astype(np.int64)
-            if size != tokens.itemsize or count != tokens.size:
-                problems.append(
-                    f"{prefix}.ds.metadata: says {count} tokens of {size} bytes; the file has {tokens.size}"
-                )
-            if not np.array_equal(ends, np.cumsum(lengths)):
-                problems.append(f"{prefix}.ds.index: document ends differ from the sidecar's documents")
-        if tokens.size != int(lengths.sum()):
-            problems.append(f"{prefix}: {tokens.size} tokens, the sidecar's documents need {int(lengths.sum())}")
-        elif not problems and len(lengths) and not (tokens[np.cumsum(lengths) - 1] == eos).all():
-            problems.append(f"{prefix}: a document does not end with the EOS id {eos}")
-    return problems

@@ -8,9 +8,14 @@ same command after a failure resumes instead of starting over.
 
 What is published: the data shards the manifest lists, `manifest.json`, the dataset card
 `README.md` and the token-count sidecars (`tokens/*.json`). Rejected documents (text that was
-dropped, e.g. for PII) and the dedup artifacts stay private unless asked for. The push owns
-`data/`, `rejected/`, `dedup/` and `tokens/` in the repo: files there that this release does
-not list are deleted in the same commit, so a repo never mixes shards of two releases.
+dropped, e.g. for PII) and the dedup artifacts stay private unless asked for. A search index
+(`index/`: listed in the manifest by `run --index`, or a sidecar of `rootstock index`) is an
+artifact too, published with `--include-artifacts` so that `rootstock search hf://datasets/…`
+works without rebuilding it; but it stores the text of the rejected sample it indexed, so an
+index holding rejected documents is published only with `--include-rejected` as well (else a
+warning says it was left out). The push owns `data/`, `rejected/`, `dedup/`, `tokens/` and
+`index/` in the repo: files there that this release does not list are deleted in the same
+commit, so a repo never mixes files of two releases.
 
 Every request goes to one Hub: `endpoint` (else HF_ENDPOINT, else huggingface.co). HfApi takes
 the endpoint for its own calls, but huggingface_hub also reads its module-wide default
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,10 +41,11 @@ from huggingface_hub.utils.sha import git_hash
 from rootstock.errors import PushError
 from rootstock.paths import is_url
 from rootstock.pipeline.release.card import CARD, human_bytes
-from rootstock.pipeline.release.release import MANIFEST, TOKENS_DIR, Release
+from rootstock.pipeline.release.release import INDEX_DIR, MANIFEST, TOKENS_DIR, Release
+from rootstock.pipeline.release.search_index import index_jsons, read_index_json
 from rootstock.pipeline.release.verify import verify
 
-OWNED_DIRS = ("data/", "rejected/", "dedup/", f"{TOKENS_DIR}/")
+OWNED_DIRS = ("data/", "rejected/", "dedup/", f"{TOKENS_DIR}/", f"{INDEX_DIR}/")
 LFS_MIN_BYTES = 10 * 1024 * 1024  # the Hub stores larger files through LFS whatever their type
 MAX_COMMIT_FILES = 25_000  # huggingface_hub: "create_commit is limited to 25k LFS files"
 UPLOAD_BATCH_FILES = 32  # one preupload call per batch: failures are accounted per batch
@@ -52,11 +59,12 @@ class Upload:
     local: str
     size: int
     sha256: str | None  # from the (verified) manifest; None for manifest.json and README.md
+    binary: bool = False  # holds a NUL byte in its first 512 (the Hub's test): a search index's files
 
     @property
     def lfs(self) -> bool:
         """What the Hub will choose (Parquet is binary, big files always go through LFS)."""
-        return self.path.endswith(".parquet") or self.size >= LFS_MIN_BYTES
+        return self.binary or self.path.endswith(".parquet") or self.size >= LFS_MIN_BYTES
 
 
 def _check_card(text: str) -> str | None:
@@ -78,12 +86,18 @@ def plan(
     """(uploads, excluded counts, warnings) for a verified release."""
     lists = {"shards": True, "rejected_shards": include_rejected, "artifacts": include_artifacts}
     uploads, excluded, warnings = [], {}, []
+    index, withheld = _index_uploads(release, manifest, include_rejected)
+    indexed = {u.path for u in index}
     for key, wanted in lists.items():
-        entries = [e for e in manifest.get(key, []) if e["path"] not in (CARD, MANIFEST)]
+        entries = [e for e in manifest.get(key, []) if e["path"] not in (CARD, MANIFEST) and e["path"] not in indexed]
         if not wanted:
-            excluded[key] = len(entries)
+            excluded[key] = len(entries) + (len(index) if key == "artifacts" else 0)
             continue
         uploads += [Upload(e["path"], os.path.join(release, e["path"]), e["file_bytes"], e["sha256"]) for e in entries]
+    if include_artifacts and withheld:
+        warnings.append(withheld)
+    elif include_artifacts:
+        uploads += index
     manifest_path = os.path.join(release, MANIFEST)
     uploads.append(Upload(MANIFEST, manifest_path, os.path.getsize(manifest_path), None))
     for rel in Release.open(release).sidecar_files():  # verified: bound to this manifest
@@ -104,6 +118,33 @@ def plan(
     if (problem := _check_card(Path(card).read_text(encoding="utf-8"))) is not None:
         warnings.append(f"{CARD}: {problem}")
     return uploads, excluded, warnings
+
+
+def _index_uploads(release: str, manifest: dict, include_rejected: bool) -> tuple[list[Upload], str | None]:
+    """(the files of every search index of a verified RELEASE, why they are withheld or None).
+
+    sha256s come from the manifest (the listed index) or the index's own index.json (a sidecar).
+    """
+    listed = {e["path"]: e.get("sha256") for e in manifest.get("artifacts") or []}
+    opened = Release.open(release)
+    uploads, rejected = [], 0
+    for path in index_jsons(opened):
+        sidecar = read_index_json(opened.file(path)) or {}
+        rejected = max(rejected, (sidecar.get("documents") or {}).get("rejected", 0))  # each indexes all
+        base = posixpath.dirname(path)
+        own = {f"{base}/{f['path']}": f.get("sha256") for f in sidecar.get("files") or []}
+        for rel in [path, *own]:
+            local = os.path.join(release, rel)
+            with open(local, "rb") as handle:
+                binary = b"\0" in handle.read(512)
+            uploads.append(Upload(rel, local, os.path.getsize(local), listed.get(rel) or own.get(rel), binary))
+    if rejected and not include_rejected:
+        dirs = ", ".join(sorted({posixpath.dirname(p) + "/" for p in index_jsons(opened)}))
+        return uploads, (
+            f"{dirs}: search index not published: it stores the text of {rejected} rejected document(s); "
+            "add --include-rejected to publish it with them"
+        )
+    return uploads, None
 
 
 def commit_message(manifest: dict, uploads: list[Upload]) -> tuple[str, str]:

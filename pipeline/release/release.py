@@ -4,7 +4,8 @@ Every command that reads a release opens it here, so "is this a complete release
 does its manifest say" have one answer: a release is complete exactly when it has a
 `manifest.json` that parses as a JSON object. "Which files of this directory did rootstock
 write" has one answer too (`owned_files`): what the manifest lists, the manifest, the card,
-and the token-count sidecars added after publication (`tokens/*.json`, see `TOKENS_DIR`).
+and the sidecars added after publication: token counts (`tokens/*.json`, see `TOKENS_DIR`) and
+search indexes (`index/*/index.json` and the files each lists, see `INDEX_DIR`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from apache_beam.io.filesystem import BeamIOError
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 import rootstock.sources.filesystems  # noqa: F401  (registers hf://, az://, http(s)://)
@@ -33,6 +34,11 @@ FILE_LISTS = ("shards", "rejected_shards", "artifacts")
 # (a child release records its parent's manifest by sha256, so the manifest must not change).
 TOKENS_DIR = "tokens"
 TOKENS_KIND = "token-counts"
+# Search indexes (`rootstock index`, `run --index`): one directory each under index/, holding the
+# engine's files and an index.json that lists them (pipeline/release/search_index.py).
+INDEX_DIR = "index"
+INDEX_JSON = "index.json"
+INDEX_KIND = "search-index"
 
 
 def sidecar_path(tokenizer_sha256: str) -> str:
@@ -55,6 +61,22 @@ def relative_path(root: str, path: str) -> str | None:
 
     prefix, full = norm(root).rstrip("/") + "/", norm(path)
     return full[len(prefix) :] if full.startswith(prefix) else None
+
+
+def inside(rel: Any) -> bool:
+    """Is REL a relative path that stays inside its directory (`a/b`, not `../a`, `/a` or `a/../b`)?"""
+    return isinstance(rel, str) and bool(rel) and posixpath.normpath(rel) == rel and not rel.startswith(("/", ".."))
+
+
+def file_digest(path: str) -> tuple[int, str]:
+    """(size, sha256) of the file at PATH (any file system Beam knows), read in 1 MiB blocks."""
+    digest, size = hashlib.sha256(), 0
+    # UNCOMPRESSED: the bytes as stored, even for a name ending in .gz (Beam would decompress it).
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
 
 
 def sidecar_digest(sidecar: dict[str, Any]) -> str:
@@ -149,9 +171,29 @@ class Release:
             return None
         return sidecar
 
+    def index_files(self) -> list[str]:
+        """Relative paths of the search indexes' files: every index/*/index.json that says it is
+        one, and the files it lists (whatever manifest it was built for: rootstock wrote them), sorted."""
+        try:
+            found = FileSystems.match([posixpath.join(self.path, INDEX_DIR, "*", INDEX_JSON)])[0].metadata_list
+        except (BeamIOError, OSError):  # no index/ directory at all
+            return []
+        files = []
+        for meta in found:
+            sidecar = _read_json(meta.path)
+            if sidecar.get("kind") != INDEX_KIND:
+                continue
+            base = f"{INDEX_DIR}/{posixpath.basename(posixpath.dirname(meta.path))}"
+            files.append(f"{base}/{INDEX_JSON}")
+            for entry in sidecar.get("files") or []:
+                rel = entry.get("path") if isinstance(entry, dict) else None
+                if inside(rel):  # never a path that leaves its directory: owned files may be deleted
+                    files.append(f"{base}/{rel}")
+        return sorted(files)
+
     def owned_files(self) -> set[str]:
-        """Every file of this release rootstock wrote: listed ones, the manifest, sidecars."""
-        return self.listed_files() | {MANIFEST, *self.sidecar_files()}
+        """Every file of this release rootstock wrote: listed ones, the manifest, sidecars, indexes."""
+        return self.listed_files() | {MANIFEST, *self.sidecar_files(), *self.index_files()}
 
     def schema(self, rel: str) -> pa.Schema:
         with FileSystems.open(self.file(rel)) as handle:

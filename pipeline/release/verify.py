@@ -3,7 +3,9 @@
 Three kinds of check, each a list of problems (none: the release is intact):
 
 - files: every listed file's size and sha256, every Parquet file's row count, no file the
-  manifest does not list (token-count sidecars under `tokens/` are checked on their own);
+  manifest does not list (token-count sidecars under `tokens/` and search indexes under
+  `index/` are checked on their own, against their own lists), and a tokenized mix's token
+  files against their document sidecars (`token_files.check`);
 - contents: per shard, the text bytes, languages and sources its rows really hold (only the
   `text`, `lang`, `source` and, for mixes, `tokens`/`mix_component` columns are read, in
   batches), and per (source, language) the documents and bytes the data shards hold;
@@ -17,7 +19,6 @@ Works on any file system Beam knows (local, gs://, s3://, hf:// through the fssp
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import posixpath
@@ -37,24 +38,18 @@ from rootstock.pipeline.release.release import (
     FILE_LISTS,
     MANIFEST,
     Release,
+    file_digest,
     relative_path,
     sidecar_digest,
     sidecar_path,
 )
+from rootstock.pipeline.release.search_index import index_jsons, index_problems, owned_by_index
+from rootstock.pipeline.release.token_files import check as check_token_files
 
 SCAN_BATCH_ROWS = 8192
 # The processing step `rootstock refilter` appends: it re-reads the parent's kept documents and
 # its rejected set, so its input is not the previous step's output; the chain restarts there.
 RESTARTS_CHAIN = ("refilter",)
-
-
-def _digest(path: str) -> tuple[int, str]:
-    digest, size = hashlib.sha256(), 0
-    with FileSystems.open(path) as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return size, digest.hexdigest()
 
 
 def _check_file(release: str, entry: dict[str, Any], problems: list[str], listed: set[str]) -> bool:
@@ -68,7 +63,7 @@ def _check_file(release: str, entry: dict[str, Any], problems: list[str], listed
     if not FileSystems.exists(path):
         problems.append(f"{rel}: listed in the manifest but missing")
         return False
-    size, sha = _digest(path)
+    size, sha = file_digest(path)
     if size != entry.get("file_bytes"):
         problems.append(f"{rel}: {size} bytes, manifest says {entry.get('file_bytes')}")
     if sha != entry.get("sha256"):
@@ -410,10 +405,11 @@ def verify(release: str) -> tuple[dict[str, Any] | None, list[str]]:
     if isinstance(manifest.get("card"), dict):
         _check_file(release, manifest["card"], problems, listed)
     sidecars = opened.sidecar_files()
+    indexes = [posixpath.dirname(p) for p in index_jsons(opened)]  # their files: index_problems
     found = FileSystems.match([posixpath.join(release, "**")])[0].metadata_list
     for meta in found:
         rel = posixpath.relpath(meta.path, release) if not is_url(release) else relative_path(release, meta.path)
-        if rel != MANIFEST and rel not in listed and rel not in sidecars:
+        if rel != MANIFEST and rel not in listed and rel not in sidecars and not owned_by_index(rel, indexes):
             problems.append(f"{rel}: present but not listed in the manifest")
     shards = [s for s in manifest.get("shards") or [] if isinstance(s, dict)]
     docs_out = sum(s.get("rows", 0) for s in shards)
@@ -431,8 +427,10 @@ def verify(release: str) -> tuple[dict[str, Any] | None, list[str]]:
                 problems += _card_problems(opened)
         elif opened.kind == "mix":
             problems += _mix_problems(manifest)
+            problems += check_token_files(manifest, release)
         for rel in sidecars:
             problems += _sidecar_problems(opened, rel)
+        problems += index_problems(opened)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         problems.append(f"{MANIFEST}: cannot check its counts, it is malformed ({type(err).__name__}: {err})")
     return manifest, problems
