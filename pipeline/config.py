@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, Privat
 from rootstock.errors import ConfigError
 from rootstock.paths import absolute, is_url, parent, resolve_path
 from rootstock.pipeline.beam.shards import ShardsConfig
+from rootstock.pipeline.release.footprint import FootprintSettings
 from rootstock.pipeline.stages.registry import StagesConfig
 from rootstock.strict import Strict, read_yaml_model
 
@@ -36,6 +37,8 @@ class RunConfig(Strict):
     # language, source), or none. Counts are always complete in the manifest.
     keep_rejected: Literal["all", "sample", "none"] = "sample"
     rejected_sample_size: int = Field(100, ge=1)
+    # Grid carbon intensity or country for the footprint the manifest records (release/footprint.py).
+    footprint: FootprintSettings = FootprintSettings()
     # The config as written (paths unresolved): what the manifest records and hashes.
     _as_written: dict[str, Any] | None = PrivateAttr(default=None)
     _path: str | None = PrivateAttr(default=None)
@@ -59,8 +62,9 @@ class RunConfig(Strict):
         return self._as_written if self._as_written is not None else self.model_dump(mode="json")
 
     def sha256(self) -> str:
-        """Hash of how the release is made; where it is written (`output`) does not count."""
-        blob = {k: v for k, v in self.canonical().items() if k != "output"}
+        """Hash of how the release is made; where it is written (`output`) and the grid it ran
+        on (`footprint`) do not count."""
+        blob = {k: v for k, v in self.canonical().items() if k not in ("output", "footprint")}
         return hashlib.sha256(json.dumps(blob, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

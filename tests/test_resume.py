@@ -119,7 +119,7 @@ def _release_files(release: Path) -> dict[str, bytes]:
 
 def _manifest_body(release: Path) -> dict:
     manifest = json.loads((release / "manifest.json").read_text())
-    for key in ("created", "runner", "card"):  # when and how it ran; the card says when
+    for key in ("created", "runner", "card", "footprint"):  # when and how it ran (and at what cost); the card says when
         manifest.pop(key)
     manifest["config"].pop("output")
     manifest["resolved_paths"].pop("output")

@@ -7,6 +7,7 @@ import contextvars
 import posixpath
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import apache_beam as beam
@@ -19,6 +20,7 @@ from rootstock.pipeline.beam.options import cap_malloc_arenas, pipeline_options,
 from rootstock.pipeline.beam.progress import ProgressDisplay, progress_dir
 from rootstock.pipeline.jobs.count_tokens import count_staged_tokens
 from rootstock.pipeline.jobs.resume import changes
+from rootstock.pipeline.release.footprint import manifest_footprint, stage_times, tracking
 from rootstock.pipeline.release.publish import beam_tempdir, staged_release
 from rootstock.pipeline.release.write import finish_release, work_dir
 
@@ -36,6 +38,24 @@ def count_tokens_before_publishing(tokenizer: Tokenizer | None):
         yield
     finally:
         _TOKENIZER.reset(reset)
+
+
+# Steps the CLI adds the same way (`run --index` builds a search index, pipeline/inspect/, a layer
+# the jobs do not import): `step(staging, manifest) -> manifest` may write files into the staging
+# directory and list them in the manifest, which is written after the last step.
+_BEFORE_PUBLISH: contextvars.ContextVar[tuple[Callable, ...]] = contextvars.ContextVar(
+    "rootstock_before_publish", default=()
+)
+
+
+@contextlib.contextmanager
+def before_publishing(*steps: Callable[[str, dict[str, Any]], dict[str, Any]]):
+    """Within the block, every release `execute` publishes goes through STEPS, after token counting."""
+    reset = _BEFORE_PUBLISH.set(_BEFORE_PUBLISH.get() + steps)
+    try:
+        yield
+    finally:
+        _BEFORE_PUBLISH.reset(reset)
 
 
 @contextlib.contextmanager
@@ -85,7 +105,7 @@ def execute(
     options = pipeline_options(beam_args)
     cap_malloc_arenas()
     staged = staged_release(output, overwrite, work_dir=True, run_record=run_record, resume=resume, compare=changes)
-    with staged as staging, beam_tempdir(staging):
+    with staged as staging, beam_tempdir(staging), tracking(scratch=work_dir(staging)) as footprint:
         work = work_dir(staging)
         # progress: ((stage names, input bytes or None), quiet) for a job whose graph counts progress.
         steps, input_bytes = progress[0] if progress else ([], None)
@@ -99,6 +119,7 @@ def execute(
             if recorded is not None:
                 raise recorded from None
             raise
+        footprint.add_stages(stage_times(p.result))  # per-stage CPU, counted inside the DoFns
         manifest = make_manifest(
             read_json_list(posixpath.join(work, "shards.json")),
             read_json_list(posixpath.join(work, "counts.json")),
@@ -107,5 +128,8 @@ def execute(
         tokenizer = _TOKENIZER.get()
         if tokenizer is not None and manifest.get("kind", "release") == "release":
             manifest = count_staged_tokens(staging, manifest, tokenizer, beam_args)
+        for step in _BEFORE_PUBLISH.get():
+            manifest = step(staging, manifest)
+        manifest["footprint"] = manifest_footprint(footprint, manifest)  # last: it covers the steps
         finish_release(staging, manifest)
     return manifest

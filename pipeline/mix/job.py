@@ -26,6 +26,7 @@ from rootstock.pipeline.mix.plan import Available, Plan, plan
 from rootstock.pipeline.mix.resolve import Resolved, recorded_tokens, resolve, union_schema
 from rootstock.pipeline.mix.spec import MixSpec
 from rootstock.pipeline.mix.tokenized import PARQUET, parse_formats, split_artifacts, token_output, tokenized_section
+from rootstock.pipeline.release.footprint import measured, phase
 from rootstock.pipeline.release.publish import beam_tempdir, check_target, discard, make_staging, sweep_partials
 
 
@@ -66,6 +67,7 @@ def _check_eos(spec: MixSpec, eos_token: str | None) -> None:
         raise MixSpecError(f"{spec.path}: tokenizer: {err} (with --eos-token)") from None
 
 
+@measured("mix")  # the manifest's footprint covers planning and mixing
 def mix(
     spec: MixSpec,
     output: str,
@@ -91,7 +93,7 @@ def mix(
     sweep_partials(output)
     workdir = make_staging(output, "-plan")
     try:
-        with beam_tempdir(workdir):
+        with beam_tempdir(workdir), phase("plan"):
             resolved, tokenizer, the_plan, availability = prepare(spec, beam_args, workdir)
     finally:
         discard(workdir)
@@ -110,13 +112,14 @@ def mix(
             manifest["artifacts"] = artifacts
         return manifest
 
-    return execute(
-        output,
-        beam_args,
-        overwrite,
-        lambda p, staging: build_graph(p, staging, spec, resolved, tokenizer, the_plan, schema, tokens),
-        make_manifest,
-    )
+    with phase("mix"):
+        return execute(
+            output,
+            beam_args,
+            overwrite,
+            lambda p, staging: build_graph(p, staging, spec, resolved, tokenizer, the_plan, schema, tokens),
+            make_manifest,
+        )
 
 
 def plan_only(spec: MixSpec, beam_args: list[str] | None = None) -> tuple[Plan, dict[str, str]]:

@@ -12,6 +12,7 @@ the built-ins and finds the stages of other packages.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -21,6 +22,7 @@ import pyarrow as pa
 
 from rootstock.catalog.entry import SourceEntry
 from rootstock.catalog.registry import use_overlay
+from rootstock.pipeline.release.footprint import StageClock
 from rootstock.pipeline.release.publish import WORK_DIR
 from rootstock.strict import Strict
 
@@ -154,7 +156,8 @@ class DocumentStage(Stage):
             documents = documents | "Batch" >> beam.BatchElements(
                 min_batch_size=self.batch_size, max_batch_size=self.batch_size
             )
-        results = documents | self.step >> beam.ParDo(self.document_fn()).with_outputs(REJECTED, main="kept")
+        fn = Timed(self.document_fn(), self.name)
+        results = documents | self.step >> beam.ParDo(fn).with_outputs(REJECTED, main="kept")
         return StageOutput(results.kept, results[REJECTED])
 
     def per_document(self) -> bool:
@@ -179,10 +182,37 @@ def apply_document_fn(fn: beam.DoFn, docs: list[dict[str, Any]], batch_size: int
     """
     kept, dropped = [], []
     inputs = [docs[i : i + batch_size] for i in range(0, len(docs), batch_size)] if batch_size else docs
-    for item in inputs:
-        for out in fn.process(item) or ():
-            if isinstance(out, beam.pvalue.TaggedOutput):
-                dropped.append(out.value)
-            else:
-                kept.append(out)
+    stage = getattr(fn, "stage", None)
+    with StageClock(stage).measure() if stage else contextlib.nullcontext():  # the run's footprint
+        for item in inputs:
+            for out in fn.process(item) or ():
+                if isinstance(out, beam.pvalue.TaggedOutput):
+                    dropped.append(out.value)
+                else:
+                    kept.append(out)
     return kept, dropped
+
+
+class Timed(beam.DoFn):
+    """A stage's DoFn (one whose `process` takes only the element), with the CPU time of its
+    own steps added to the run's footprint (release/footprint.py) under STAGE: fused stages
+    run in one thread, so each stage times itself. Any job can wrap its per-element DoFns."""
+
+    def __init__(self, fn: beam.DoFn, stage: str):
+        self.fn, self.clock = fn, StageClock(stage)
+
+    def setup(self):
+        self.fn.setup()
+
+    def start_bundle(self):
+        self.fn.start_bundle()
+
+    def process(self, element):
+        return self.clock.steps(self.fn.process(element))
+
+    def finish_bundle(self):
+        self.clock.flush()
+        return self.fn.finish_bundle()
+
+    def teardown(self):
+        self.fn.teardown()

@@ -41,11 +41,13 @@ from rootstock.pipeline.jobs.train_tokenizer.train import (
     train_sentencepiece,
     trainer_options,
 )
+from rootstock.pipeline.release.footprint import finish_job, measured, phase
 from rootstock.pipeline.release.release import Release
 
 EXCLUDED_BY_DEFAULT = ("und",)  # undetermined language: not a language to give a share to
 
 
+@measured("tokenizer")  # the card's footprint: sampling and training
 def train_tokenizer(
     release: str,
     output: str | Path,
@@ -97,7 +99,8 @@ def train_tokenizer(
         shutil.rmtree(work, ignore_errors=True)
     sample_path = output / "sample.txt"
     try:
-        stats = build_sample(release, manifest["shards"], plan, sample_path, work, seed=seed, beam_args=beam_args)
+        with phase("sample"):
+            stats = build_sample(release, manifest["shards"], plan, sample_path, work, seed=seed, beam_args=beam_args)
     finally:
         if is_url(work):
             if FileSystems.exists(work + "/"):
@@ -113,7 +116,8 @@ def train_tokenizer(
     )
     try:
         unique_lines = sum(row["unique_lines"] for row in languages)
-        train_sentencepiece(sample_path, output / "tokenizer", options, seed=seed, lines=unique_lines)
+        with phase("train"):
+            train_sentencepiece(sample_path, output / "tokenizer", options, seed=seed, lines=unique_lines)
         card = tokenizer_card(
             opened,
             plan,
@@ -130,6 +134,7 @@ def train_tokenizer(
     finally:
         if not keep_sample:
             sample_path.unlink(missing_ok=True)
+    card["footprint"] = finish_job(beam_args)
     write_card(output, card)
     return card
 

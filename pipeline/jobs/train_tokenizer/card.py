@@ -145,5 +145,14 @@ def render_readme(card: dict[str, Any]) -> str:
         )
     if sampling["excluded_languages"]:
         lines += ["", f"Not sampled: {', '.join(sampling['excluded_languages'])}."]
+    footprint = card.get("footprint")
+    if footprint:  # release/footprint.py
+        lines += [
+            "",
+            f"Environmental impact: {footprint['wall_seconds']:,.1f} s wall, {footprint['cpu_seconds']:,.1f} CPU seconds, "
+            f"{footprint['energy_kwh']:.3g} kWh, {footprint['emissions_kg_co2eq']:.3g} kg CO2eq at "
+            f"{footprint['carbon_intensity']['g_co2eq_per_kwh']:g} g CO2eq/kWh"
+            + (" (estimated)." if footprint["estimate"] else f" (energy: {footprint['method']})."),
+        ]
     lines += ["", "Every number above, and the exact trainer options, are in `tokenizer_card.json`.", ""]
     return "\n".join(lines)
