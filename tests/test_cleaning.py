@@ -253,7 +253,8 @@ def release(tmp_path_factory):
             clean=["dedup_pseudocrawl_newspapers", "remove_empty_docs", "remove_lines_with_code", "small_docs_bytes"],
         ),
     )
-    config = write_config(root / "run.yaml", catalog, root / "out", keep_rejected="all")
+    stages = {"clean": {}}  # the default: the registry's size floor applies
+    config = write_config(root / "run.yaml", catalog, root / "out", keep_rejected="all", stages=stages)
     return root / "out", run(load_config(config))
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 
 from apache_beam.io.filesystem import BeamIOError
 
 from rootstock.errors import RootstockError
-from rootstock.pipeline.cli import catalog, curate, inspect, mix, release, tokens
+from rootstock.pipeline.cli import catalog, curate, inspect, langid, mix, plan, release, tokens
+from rootstock.pipeline.cli import report as report_cli  # `report` is the error printer below
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     mix.add_parsers(sub)
     catalog.add_parsers(sub)
     inspect.add_parsers(sub)
+    langid.add_parsers(sub)
+    plan.add_parsers(sub)
+    report_cli.add_parsers(sub)
     return ap
 
 
@@ -81,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # before or after the work a job keeps (see Interrupted)
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rootstock search … | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush is quiet
+        return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from apache_beam.io.filesystems import FileSystems
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from rootstock.catalog.registry import UNDETERMINED, load_registry
+from rootstock.filters.dedup import CLUSTER_SIZE_CLASSES
+from rootstock.pipeline.release.footprint import card_section as footprint_section
 
 CARD = "README.md"
 TEMPLATE = Path(__file__).parent / "templates" / "card.md"
@@ -233,6 +235,21 @@ def _step_table(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _cluster_sizes(manifest: dict[str, Any], name: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Per language, how many duplicate clusters of each size class (counted on their survivors)."""
+    classes = [size for size, _ in CLUSTER_SIZE_CLASSES]
+    per_lang: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(classes, 0))
+    for cell in manifest["by_source_lang"]:
+        for size in classes:
+            n = (cell.get("notes") or {}).get(f"dedup:clusters_{size}", 0)
+            if n:
+                per_lang[cell["lang"]][size] += n
+    return [
+        {"code": code, "name": _cell(name(code)), "sizes": [f"{counts[size]:,}" for size in classes]}
+        for code, counts in sorted(per_lang.items())
+    ]
+
+
 def _limitations(
     manifest: dict[str, Any], langs: dict[str, dict[str, Any]], notes: dict[str, int], name: Callable[[str], str]
 ) -> list[str]:
@@ -275,6 +292,62 @@ def _limitations(
     return limitations
 
 
+def _langid_section(manifest: dict[str, Any], name: Callable[[str], str]) -> dict[str, Any] | None:
+    """Per language: how its documents were identified (check, deciding backend) and the
+    shipped policy's measured accuracy; the close-pair decisions (issue 16)."""
+    report = _stage_report(manifest, "langid")
+    if report is None:
+        return None
+    per_lang: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    docs: dict[str, int] = defaultdict(int)
+    for cell in manifest["by_source_lang"]:
+        docs[cell["lang"]] += cell["docs_out"]
+        for key, n in (cell.get("notes") or {}).items():
+            if key.startswith("langid:"):
+                per_lang[cell["lang"]][key.split(":", 1)[1]] += n
+    accuracy = (report.get("accuracy") or {}).get("languages") or {}
+
+    def measured(code: str, domain: str) -> str:
+        cell = (accuracy.get(code) or {}).get(f"{domain}/paragraph")
+        return f"{cell['recall']:.2f} / {cell['precision']:.2f} ({cell['n']})" if cell else "–"
+
+    rows = []
+    for code in sorted(code for code, n in docs.items() if n):
+        counts = per_lang.get(code, {})
+        checks = {k: v for k, v in counts.items() if not k.startswith("by:")}
+        backends = {k[3:]: v for k, v in counts.items() if k.startswith("by:")}
+        rows.append(
+            {
+                "code": code,
+                "name": _cell(name(code)),
+                "docs": f"{docs[code]:,}",
+                "checks": _cell(", ".join(f"{k} {v:,}" for k, v in sorted(checks.items())) or "-"),
+                "backends": _cell(", ".join(f"{k} {v:,}" for k, v in sorted(backends.items())) or "-"),
+                "udhr": measured(code, "udhr"),
+                "everyday": measured(code, "everyday"),
+            }
+        )
+    backends = report.get("backends") or {}
+    summary = (report.get("accuracy") or {}).get("summary") or {}
+    return {
+        "policy": report.get("policy"),
+        "backends": _cell(", ".join(f"{k} ({v.get('version')})" for k, v in backends.items()))
+        if backends
+        else _cell(f"fastText {(report.get('model') or {}).get('path', '')}"),
+        "measured": [f"{k} {v['passing']}/{v['tested']}" for k, v in sorted(summary.items())],
+        "rows": rows,
+        "pairs": [
+            {
+                "langs": " / ".join(f"`{code}`" for code in pair["langs"]),
+                "declared": "any member confirms it" if pair.get("verify_as_declared") else "detected as itself",
+                "route": pair["route"] if pair["route"] == "separate" else f"{pair['route']} → `{pair['route_to']}`",
+                "why": _cell(" ".join(str(pair.get("why", "")).split())),
+            }
+            for pair in report.get("close_pairs") or []
+        ],
+    }
+
+
 def _disabled_checks(
     manifest: dict[str, Any], langs: dict[str, dict[str, Any]], name: Callable[[str], str]
 ) -> list[dict[str, str]]:
@@ -285,6 +358,47 @@ def _disabled_checks(
         if disabled:
             rows.append({"code": code, "name": _cell(name(code)), "checks": _cell(", ".join(disabled))})
     return rows
+
+
+def _under(path: str, root: str) -> str:
+    """PATH relative to the evaluation set's ROOT (a directory's files), else its file name."""
+    prefix = root.rstrip("/") + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else posixpath.basename(path)
+
+
+def _decontamination(manifest: dict[str, Any], notes: dict[str, int]) -> dict[str, Any] | None:
+    """The evaluation sets checked and, per set, documents dropped and documents cut (a document
+    dropped for several sets counts under each: its reason joins their names with `+`)."""
+    report = _stage_report(manifest, "decontaminate")
+    if report is None:
+        return None
+    dropped: dict[str, int] = defaultdict(int)
+    for key, n in manifest["totals"]["dropped_by_reason"].items():
+        if key.startswith("decontaminate:"):
+            for name in key.split(":", 1)[1].split("+"):
+                dropped[name] += n
+    sets = [
+        {
+            "name": _cell(s["name"]),
+            "fields": _cell(", ".join(s["fields"])),
+            "files": _cell(
+                ", ".join(f"{_under(f['path'], s['path'])} (sha256 {f['sha256'][:12]})" for f in s["files"])
+            ),
+            "languages": _cell(", ".join(s["languages"]) if s.get("languages") else "all"),
+            "dropped": f"{dropped.get(s['name'], 0):,}",
+            "cut": f"{notes.get('decontaminate:' + s['name'], 0):,}",
+        }
+        for s in report.get("eval_sets", [])
+    ]
+    return {
+        "ngram": report.get("ngram"),
+        "action": report.get("action"),
+        "margin_chars": report.get("margin_chars"),
+        "max_spans": report.get("max_spans"),
+        "sets": sets,
+        "spans": f"{notes.get('decontaminate:spans', 0):,}",
+        "chars": f"{notes.get('decontaminate:chars', 0):,}",
+    }
 
 
 def card_variables(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -344,6 +458,13 @@ def card_variables(manifest: dict[str, Any]) -> dict[str, Any]:
             ],
             "clustered": f"{notes.get('dedup:has_duplicates', 0):,}",
             "near": dedup.get("near"),
+            "cluster_sizes": _cluster_sizes(manifest, name),
+            "capped_buckets": f"{notes.get('dedup:capped_buckets', 0):,}",
+            "capped_unlinked": f"{notes.get('dedup:capped_unlinked', 0):,}",
+            "substring": dedup.get("substring"),
+            "substring_docs": f"{notes.get('dedup:substring_docs', 0):,}",
+            "substring_spans": f"{notes.get('dedup:substring_spans', 0):,}",
+            "substring_bytes": human_bytes(notes.get("dedup:substring_bytes", 0)),
         }
     pii = _stage_report(manifest, "pii")
     if pii is not None:
@@ -375,6 +496,9 @@ def card_variables(manifest: dict[str, Any]) -> dict[str, Any]:
         "steps": _step_table(manifest),
         "dedup": dedup,
         "pii": pii,
+        "footprint": footprint_section(manifest),
+        "decontamination": _decontamination(manifest, notes),
+        "langid": _langid_section(manifest, name),
         "limitations": _limitations(manifest, langs, notes, name),
         "disabled_checks": _disabled_checks(manifest, langs, name),
         "domains": [
