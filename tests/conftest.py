@@ -76,6 +76,17 @@ def built_once(tmp_path_factory, name: str, make) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def demo_release(tmp_path_factory) -> Path:
+    """`rootstock run` of the demo config, made once for the whole session (all `pytest -n`
+    processes); tests only read it, those that change a release take a copy."""
+
+    def make(root: Path) -> None:
+        run_cli("run", str(DEMO_CONFIG), "--output", str(root / "release"))
+
+    return built_once(tmp_path_factory, "demo-release", make) / "release"
+
+
 def write_config(path: Path, catalog: Path, output: Path | None = None, **extra: Any) -> Path:
     data = {"release": "test-release", "catalog": str(catalog), "sources": "all"}
     if output is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from rootstock.pipeline.beam.options import pipeline_options, runner_record
-from tests.conftest import DEMO_CONFIG, entry, run_cli, write_catalog
+from tests.conftest import entry, run_cli, write_catalog
 
 
 def _config(tmp_path: Path, **extra) -> Path:
@@ -59,9 +59,8 @@ def test_every_stage_problem_at_once_with_its_file_and_field(tmp_path: Path):
         assert f"  {line}" in lines, (line, lines)
 
 
-def test_refilter_refuses_thresholds_out_of_range(tmp_path: Path):
-    release = tmp_path / "demo"
-    run_cli("run", str(DEMO_CONFIG), "--output", str(release))
+def test_refilter_refuses_thresholds_out_of_range(tmp_path: Path, demo_release: Path):
+    release = demo_release
     thresholds = tmp_path / "t.yaml"
     thresholds.write_text("thresholds: {fi: {stopwords_min_cutoff: -1}}\n")
     result = run_cli("refilter", str(release), str(thresholds), "--output", str(tmp_path / "out"), check=False)

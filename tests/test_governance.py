@@ -17,20 +17,16 @@ from huggingface_hub import DatasetCard
 
 from rootstock.catalog.loader import load_catalog
 from rootstock.errors import ConfigError, ManifestError
-from rootstock.pipeline.config import load_config
-from rootstock.pipeline.jobs.curate import run
 from rootstock.pipeline.release.card import CARD, hub_language_codes
 from rootstock.pipeline.release.manifest import schema_problems, validate_manifest
 from rootstock.pipeline.release.remove import remove, url_match_key
 from rootstock.pipeline.release.verify import verify
-from tests.conftest import CATALOG, DEMO_CONFIG, run_cli
+from tests.conftest import CATALOG, run_cli
 
 
 @pytest.fixture(scope="module")
-def release(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("governance") / "demo"
-    run(load_config(DEMO_CONFIG, output=str(out)))
-    return out
+def release(demo_release: Path) -> Path:
+    return demo_release
 
 
 def _manifest(release: Path) -> dict:

@@ -14,19 +14,10 @@ from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 from rootstock.errors import PushError
 from rootstock.pipeline.cli import main
 from rootstock.pipeline.release.push import push
-from tests.conftest import DEMO_CONFIG, run_cli
 from tests.hub_server import HubServer
 
 TOKEN = "hf_loopback_test_token"
 REPO_ID = "rootstock-org/demo-corpus"
-
-
-@pytest.fixture(scope="module")
-def demo_release(tmp_path_factory) -> Path:
-    """The demo release, built once; tests that change it take a copy (`release`)."""
-    out = tmp_path_factory.mktemp("push") / "release"
-    run_cli("run", str(DEMO_CONFIG), "--output", str(out))
-    return out
 
 
 @pytest.fixture

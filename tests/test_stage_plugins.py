@@ -8,11 +8,13 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from rootstock.pipeline.cli import main
 from tests.conftest import CLI, MULTI_PROCESS, REPO, entry, write_catalog
 
 PROSE = [
@@ -49,7 +51,7 @@ def plugin_path(tmp_path):
     return root
 
 
-def _run(tmp_path, plugin_path, stages: dict, *beam) -> subprocess.CompletedProcess:
+def _config(tmp_path, stages: dict) -> Path:
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     (data / "docs.jsonl").write_text("".join(json.dumps(d) + "\n" for d in DOCS), encoding="utf-8")
@@ -63,6 +65,11 @@ def _run(tmp_path, plugin_path, stages: dict, *beam) -> subprocess.CompletedProc
             {"release": "plugin", "catalog": str(catalog), "keep_rejected": "all", "stages": stages}, sort_keys=False
         )
     )
+    return config
+
+
+def _run(tmp_path, plugin_path, stages: dict, *beam) -> subprocess.CompletedProcess:
+    config = _config(tmp_path, stages)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin_path), os.environ.get("PYTHONPATH", "")])}
     out = tmp_path / "out"
     return subprocess.run(
@@ -131,7 +138,7 @@ def test_a_stage_of_another_package_runs_is_recorded_and_counted(tmp_path, plugi
     assert any(f["name"] == "letter_ratio" for f in manifest["schema"])
 
 
-def test_stage_errors_name_the_file_and_the_field(tmp_path, plugin_path):
+def test_stage_errors_name_the_file_and_the_field(tmp_path, plugin_path, monkeypatch, capsys):
     cases = [
         ({"typo_stage": {"enabled": True}}, "stages.typo_stage: no stage 'typo_stage'"),
         ({"qualty": {"enabled": True}}, "stages.qualty: no stage 'qualty' (did you mean 'quality'?)"),
@@ -149,12 +156,15 @@ def test_stage_errors_name_the_file_and_the_field(tmp_path, plugin_path):
         ),
         ({"langid": {"use": "my_stages:LetterRatio"}}, "'langid' is a built-in stage"),
     ]
+    monkeypatch.syspath_prepend(str(plugin_path))  # in-process: config errors come before any work
     for stages, message in cases:
-        result = _run(tmp_path, plugin_path, stages)
-        assert result.returncode == 2, (stages, result.stderr)
-        assert message in result.stderr and "run.yaml" in result.stderr, (stages, result.stderr)
-        assert "Traceback" not in result.stderr
+        code = main(["run", str(_config(tmp_path, stages)), "--output", str(tmp_path / "out")])
+        stderr = capsys.readouterr().err
+        assert code == 2, (stages, stderr)
+        assert message in stderr and "run.yaml" in stderr, (stages, stderr)
+        assert "Traceback" not in stderr
         assert not (tmp_path / "out").exists()
+    sys.modules.pop("my_stages", None)
 
 
 def test_built_ins_keep_their_order_and_others_go_where_after_says(plugin_path, monkeypatch):
