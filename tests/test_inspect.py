@@ -10,10 +10,7 @@ import hashlib
 import json
 import random
 import shutil
-import subprocess
-import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -29,6 +26,7 @@ from rootstock.pipeline.inspect.show import show
 from rootstock.pipeline.release.release import INDEX_JSON, Release
 from rootstock.pipeline.release.search_index import LISTED_DIR, index_problems, sidecar_dir
 from rootstock.pipeline.release.verify import verify
+from tests.browser import chromium
 from tests.conftest import built_once, entry, run_cli, write_catalog, write_config
 
 # The planted sentence of each language, a ranked query (words that are nowhere else) and an
@@ -470,98 +468,10 @@ def test_serve_pages_and_api(server, index):
     assert refused.value.code == 421
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-class _DevTools:
-    """Just enough of the Chrome DevTools protocol: commands in order, events kept."""
-
-    def __init__(self, ws):
-        self.ws, self.next_id, self.events = ws, 0, []
-
-    def send(self, method: str, params: dict | None = None, timeout: float = 30) -> dict:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params or {}}))
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            message = json.loads(self.ws.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if message.get("id") == self.next_id:
-                if "error" in message:
-                    raise AssertionError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            self.events.append(message)
-        raise TimeoutError(method)
-
-    def evaluate(self, expression: str):
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
-        return result["result"].get("value")
-
-    def wait_for(self, expression: str, timeout: float = 30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            time.sleep(0.1)
-        raise TimeoutError(expression)
-
-    def click(self, selector: str) -> None:
-        box = self.evaluate(
-            f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-            " return [r.x + r.width / 2, r.y + r.height / 2]; })()"
-        )
-        for kind in ("mousePressed", "mouseReleased"):
-            self.send(
-                "Input.dispatchMouseEvent", {"type": kind, "x": box[0], "y": box[1], "button": "left", "clickCount": 1}
-            )
-
-
 @pytest.fixture
 def browser(tmp_path):
-    from websockets.sync.client import connect
-
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium): the browser test needs it")
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)
-    proc = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--remote-debugging-port=0",
-            "--window-size=1200,900",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        port_file = Path(profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise AssertionError(f"chromium did not start (exit {proc.poll()})")
-            time.sleep(0.1)
-        port = port_file.read_text().splitlines()[0]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
-            page = next(t for t in json.loads(response.read()) if t["type"] == "page")
-        with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=20) as ws:
-            tools = _DevTools(ws)
-            for domain in ("Page", "Runtime", "Log"):
-                tools.send(f"{domain}.enable")
-            yield tools
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with chromium(tmp_path) as tools:
+        yield tools
 
 
 def test_serve_in_chromium_type_a_query_see_results_open_a_document(server, browser, tmp_path):
@@ -594,14 +504,7 @@ def test_serve_in_chromium_type_a_query_see_results_open_a_document(server, brow
     assert browser.evaluate("document.querySelector('#provenance .license').innerText").startswith("CC-BY-4.0")
     shot = browser.send("Page.captureScreenshot", {"format": "png"})["data"]
     (tmp_path / "document.png").write_bytes(base64.b64decode(shot))
-    errors = [
-        e
-        for e in browser.events
-        if e.get("method") == "Runtime.exceptionThrown"
-        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
-        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
-    ]
-    assert errors == []
+    assert browser.console_errors() == []
 
 
 def test_index_and_search_a_release_on_an_object_store(release, tmp_path):

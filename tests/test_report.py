@@ -11,11 +11,6 @@ import html
 import json
 import random
 import re
-import shutil
-import subprocess
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +23,7 @@ from rootstock.pipeline.report import evaluate as ev
 from rootstock.pipeline.report.calibrate import calibrate, write_thresholds
 from rootstock.pipeline.report.data import load_documents
 from rootstock.pipeline.report.html import resolve
+from tests.browser import chromium
 from tests.conftest import REPO, built_once, entry, write_catalog, write_config
 
 LANGS = ("en", "fi", "zhs")
@@ -190,102 +186,29 @@ def test_calibrate_refuses_a_bad_target_and_a_release_without_metrics(release, t
 
 # -- the report in a browser ---------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _chromium(profile: str, url: str):
-    """Headless Chromium on URL and its page's DevTools websocket (tests/test_inspect.py's way)."""
-    proc = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--remote-debugging-port=0",
-            "--window-size=1280,1000",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    port_file = Path(profile) / "DevToolsActivePort"
-    deadline = time.monotonic() + 30
-    while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise AssertionError(f"chromium did not start (exit {proc.poll()})")
-        time.sleep(0.1)
-    port = port_file.read_text().splitlines()[0]
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
-        page = next(t for t in json.loads(response.read()) if t["type"] == "page")
-    return proc, page["webSocketDebuggerUrl"]
-
 
 def test_report_in_chromium_charts_tables_links_and_no_console_error(release, report, tmp_path):
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium): the browser test needs it")
-    from websockets.sync.client import connect
-
     manifest = Release.open(str(release)).manifest
-    proc, ws_url = _chromium(tempfile.mkdtemp(prefix="chromium-", dir=tmp_path), report.as_uri())
-    events, counter = [], iter(range(1, 1 << 30))
-    try:
-        with connect(ws_url, max_size=None, open_timeout=20) as ws:
-
-            def send(method: str, params: dict | None = None) -> dict:
-                ident = next(counter)
-                ws.send(json.dumps({"id": ident, "method": method, "params": params or {}}))
-                while True:
-                    message = json.loads(ws.recv(timeout=60))
-                    if message.get("id") == ident:
-                        assert "error" not in message, message
-                        return message.get("result", {})
-                    events.append(message)
-
-            def evaluate(expression: str):
-                result = send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
-                return result["result"].get("value")
-
-            for domain in ("Page", "Runtime", "Log"):
-                send(f"{domain}.enable")
-            send("Page.navigate", {"url": report.as_uri()})
-            deadline = time.monotonic() + 60
-            while evaluate("document.readyState") != "complete":
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-            drawn = evaluate(
-                "[...document.querySelectorAll('figure.chart svg')].filter(s => s.getBBox().width > 100).length"
-            )
-            assert drawn == report.read_text(encoding="utf-8").count('<figure class="chart"') >= 8
-            numbers = evaluate("[...document.querySelectorAll('table a.num')].map(a => [a.dataset.paths, a.innerText])")
-            assert len(numbers) > 50
-            for paths, shown in numbers:
-                total = sum(resolve(manifest, p) for p in json.loads(paths))
-                assert float(shown.replace(",", "")) == pytest.approx(total, rel=1e-3)
-            # Following the total of documents kept lands on its place in the manifest.
-            evaluate("document.querySelector('h1 + p a.num:nth-of-type(2)').click()")
-            assert evaluate("decodeURIComponent(location.hash)") == "#m/totals/docs_out"
-            assert evaluate("document.querySelector(':target').innerText").startswith('"docs_out": ')
-            evaluate("window.scrollTo(0, 0)")
-            shot = send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False})["data"]
-            (REPO / "build").mkdir(exist_ok=True)
-            (REPO / "build" / "report.png").write_bytes(base64.b64decode(shot))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    errors = [
-        e
-        for e in events
-        if e.get("method") == "Runtime.exceptionThrown"
-        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
-        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
-    ]
-    assert errors == []
+    with chromium(tmp_path, window="1280,1000") as browser:
+        browser.send("Page.navigate", {"url": report.as_uri()})
+        browser.wait_for("document.readyState === 'complete'")
+        drawn = browser.evaluate(
+            "[...document.querySelectorAll('figure.chart svg')].filter(s => s.getBBox().width > 100).length"
+        )
+        assert drawn == report.read_text(encoding="utf-8").count('<figure class="chart"') >= 8
+        numbers = browser.evaluate(
+            "[...document.querySelectorAll('table a.num')].map(a => [a.dataset.paths, a.innerText])"
+        )
+        assert len(numbers) > 50
+        for paths, shown in numbers:
+            total = sum(resolve(manifest, p) for p in json.loads(paths))
+            assert float(shown.replace(",", "")) == pytest.approx(total, rel=1e-3)
+        # Following the total of documents kept lands on its place in the manifest.
+        browser.evaluate("document.querySelector('h1 + p a.num:nth-of-type(2)').click()")
+        assert browser.evaluate("decodeURIComponent(location.hash)") == "#m/totals/docs_out"
+        assert browser.evaluate("document.querySelector(':target').innerText").startswith('"docs_out": ')
+        browser.evaluate("window.scrollTo(0, 0)")
+        shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": False})["data"]
+        (REPO / "build").mkdir(exist_ok=True)
+        (REPO / "build" / "report.png").write_bytes(base64.b64decode(shot))
+        assert browser.console_errors() == []
