@@ -199,7 +199,12 @@ def test_an_interrupted_run_never_looks_finished_and_leaves_no_raw_text(tmp_path
     out = tmp_path / "out"
     config = write_config(tmp_path / "run.yaml", catalog, out, stages={"dedup": {"enabled": True}})
     proc = subprocess.Popen(
-        [*CLI, "run", str(config), "--spill=always"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*CLI, "run", str(config), "--spill=always"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # A shell starts background jobs with SIGINT ignored, and children inherit that: restore it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(random.Random(int(sig)).uniform(2.0, 6.0))
     if proc.poll() is not None:
