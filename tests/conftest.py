@@ -82,7 +82,8 @@ def demo_release(tmp_path_factory) -> Path:
     processes); tests only read it, those that change a release take a copy."""
 
     def make(root: Path) -> None:
-        run_cli("run", str(DEMO_CONFIG), "--output", str(root / "release"))
+        result = run_cli("run", str(DEMO_CONFIG), "--output", str(root / "release"))
+        (root / "stdout.txt").write_text(result.stdout, encoding="utf-8")
 
     return built_once(tmp_path_factory, "demo-release", make) / "release"
 

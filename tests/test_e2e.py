@@ -26,11 +26,14 @@ SHARD = re.compile(r"^data/(?P<lang>[a-z]+)/(?P<source>[a-z0-9_\-]+)/part-(?P<i>
 
 
 @pytest.fixture(scope="module")
-def releases(tmp_path_factory) -> dict[str, tuple[Path, str]]:
+def releases(tmp_path_factory, demo_release: Path) -> dict[str, tuple[Path, str]]:
     root = tmp_path_factory.mktemp("e2e")
-    out = {}
+    # In-process: the session's demo release (run from the repository); the others from elsewhere.
+    out = {"fnapi": (demo_release, (demo_release.parent / "stdout.txt").read_text(encoding="utf-8"))}
     with worker_pool(root / "pool") as port:
         for name, args in RUNNERS.items():
+            if name in out:
+                continue
             args = args if args is not None else [*EXTERNAL, f"--environment_config=127.0.0.1:{port}"]
             # From another working directory: nothing may depend on the launcher's cwd.
             result = run_cli("run", str(DEMO_CONFIG), "--output", str(root / name), *args, cwd=root)
