@@ -32,6 +32,7 @@ from apache_beam.io.filesystems import FileSystems
 from rootstock.catalog.entry import SourceEntry
 from rootstock.catalog.registry import use_overlay
 from rootstock.pipeline.release.columns import text_bytes
+from rootstock.pipeline.release.release import file_digest
 from rootstock.pipeline.stages.base import DocumentStage, apply_document_fn
 from rootstock.sources.read import unit_size
 from rootstock.sources.records import UNKNOWN_LANGUAGE
@@ -248,14 +249,11 @@ def _valid_checkpoint(path: str, fingerprint: str) -> bool:
         return False
     if marker.get("fingerprint") != fingerprint:
         return False
-    digest = hashlib.sha256()
     try:
-        with FileSystems.open(path + ".pkl") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        _, sha256 = file_digest(path + ".pkl")
     except Exception:  # the data went missing: compute the unit again
         return False
-    return digest.hexdigest() == marker.get("sha256")
+    return sha256 == marker.get("sha256")
 
 
 def _load_chunks(path: str) -> Iterator[dict[str, list]]:

@@ -27,7 +27,6 @@ How it scales, like dedup's shuffles (no worker holds the corpus or all of the n
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import posixpath
@@ -48,6 +47,7 @@ from rootstock.filters import decontaminate as dc
 from rootstock.paths import is_url, resolve_path
 from rootstock.pipeline.beam.errors import errors_dir, record
 from rootstock.pipeline.beam.spill import Spilled
+from rootstock.pipeline.release.release import file_digest
 from rootstock.pipeline.stages.base import REJECTED, Note, RunContext, Stage, StageOutput, StageSettings, rejected
 from rootstock.strict import Strict
 
@@ -221,12 +221,8 @@ def check_eval_set(spec: EvalSet, where: str) -> list[dict[str, Any]]:
             raise ConfigError(problems=[(path, f"{where}.fields", str(err))]) from None
         except (OSError, pa.ArrowInvalid) as err:
             raise ConfigError(problems=[(path, f"{where}.path", f"cannot read it as {kind}: {err}")]) from None
-        digest, size = hashlib.sha256(), 0
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
-        out.append({"path": path, "format": kind, "bytes": size, "sha256": digest.hexdigest()})
+        size, sha256 = file_digest(path)
+        out.append({"path": path, "format": kind, "bytes": size, "sha256": sha256})
     return out
 
 
