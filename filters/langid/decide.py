@@ -4,7 +4,10 @@ ROOTS semantics on the registry: a declared language is confirmed or rejected (`
 `low_score`), a language no model covers stands unchecked (`unverifiable`), and an undeclared
 document goes to its detected language when the score reaches that language's minimum, else to
 `und` (the prediction keeps the best guess). Close languages the policy cannot tell apart
-(`verify_as`) confirm each other's declarations instead of rejecting them.
+(`verify_as`) confirm each other's declarations instead of rejecting them. A declared language
+that the deciding backend cannot name (no label) but another backend confidently named
+(`Prediction.support`) is confirmed by that backend: two models each without a label for the
+other's answer cannot tell the text apart, and the catalogue's declaration breaks the tie.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class Decision:
     lang: str
     check: str
     reject: str | None = None  # mismatch | low_score | unsupported_language | not_declared
+    backend: str | None = None  # the backend that confirmed a declaration, when not the deciding one
+    score: float | None = None  # its score
 
 
 VERIFY, ROUTE = "verify", "route"
@@ -67,6 +72,10 @@ def decide(
         if detected in ("zhs", "zht") and lang in ("zhs", "zht"):
             lang = detected  # same language; the characters decide the script
         if detected != lang and detected not in same:
+            for code in (lang, *sorted(same)):
+                if code in prediction.support:
+                    backend, backend_score = prediction.support[code]
+                    return Decision(lang, VERIFIED, backend=backend, score=backend_score)
             return Decision(lang, VERIFIED, "mismatch")
         if score < min_score(detected, VERIFY):
             return Decision(lang, VERIFIED, "low_score")

@@ -67,6 +67,9 @@ class Prediction:
     backend: str | None = None  # the backend whose label decided
     min_score: float | None = None  # the policy's routing minimum for (backend, lang); None: unknown
     why: str | None = None  # how the policy decided (primary, cascade:<name>, consult:<name>, vote, pair:<a/b>)
+    # Languages other backends confidently named where the deciding backend has no label for
+    # them: registry code → (backend, score). A declaration of one of them is not contradicted.
+    support: dict[str, tuple[str, float]] = field(default_factory=dict)
 
 
 class LanguageIdentifier:

@@ -504,7 +504,10 @@ class Ensemble:
             label = guesses[0].label if guesses else ""
             score = guesses[0].score if guesses else 0.0
             topk = [_topk(g) for g in guesses]
-            return Prediction(None, label, score, topk, script, name, self.min_score(UNDETERMINED), "no_language")
+            support = self._support(name, None, answers)
+            return Prediction(
+                None, label, score, topk, script, name, self.min_score(UNDETERMINED), "no_language", support
+            )
         name, top = winner
         lang = top.lang
         pair = self._pairs.get(lang)
@@ -514,7 +517,22 @@ class Ensemble:
             why = "primary" if name == self.primary else "consulted" if name in self._consulted else "cascade"
         topk = [_topk(g) for g in opinions.get(name, [top])] if name != VOTE else [_topk(top)]
         minimum = self.min_score(lang, ROUTE, name)
-        return Prediction(lang, top.label, top.score, topk, script, name, minimum, why)
+        support = self._support(name, lang, answers)
+        return Prediction(lang, top.label, top.score, topk, script, name, minimum, why, support)
+
+    def _support(self, decider: str, lang: str | None, answers: dict[str, Guess | None]) -> dict:
+        """Languages other backends confidently named where neither they nor DECIDER could name the
+        other's answer (no label): opinions the policy cannot weigh, which a declaration settles."""
+        out: dict[str, tuple[str, float]] = {}
+        for name in sorted(answers, key=self._rank.__getitem__):
+            top = answers[name]
+            if top is None or top.lang is None or top.lang == lang or top.lang in out:
+                continue
+            if self.knows(decider, top.lang) or self.knows(name, lang):
+                continue
+            if top.score >= self.min_score(top.lang, VERIFY, name):
+                out[top.lang] = (name, top.score)
+        return out
 
     def _vote(self, answers: dict[str, Guess | None]) -> tuple[str, Guess] | None:
         counts: dict[str, list[Guess]] = {}

@@ -82,28 +82,30 @@ def _hanzi_sets() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(helpers.TRADITIONAL_CHARACTERS - shared), frozenset(helpers.SIMPLIFIED_CHARACTERS - shared)
 
 
+@functools.lru_cache(maxsize=1024)  # every backend's `zh` label asks again about the same text
 def chinese_variant(text: str) -> str:
     """zhs or zht: the script with more characters of its own (ties, and no evidence, → zhs)."""
     traditional_only, simplified_only = _hanzi_sets()
-    trad = simp = 0
-    for char in text:
-        if char in traditional_only:
-            trad += 1
-        elif char in simplified_only:
-            simp += 1
+    counts = Counter(text)  # counted at C speed; then only the distinct characters are looked up
+    trad = sum(counts[char] for char in counts.keys() & traditional_only)
+    simp = sum(counts[char] for char in counts.keys() & simplified_only)
     return "zht" if trad > simp else "zhs"
 
 
 def script_counts(text: str) -> dict[str, int]:
     """ISO 15924 code -> number of letters, over the first characters of `text`."""
     counts: dict[str, int] = {}
+    known = _CHAR_SCRIPT
     for char, n in Counter(text[:_SAMPLE_CHARS]).items():  # Counter counts at C speed
-        code = _char_script(char)
+        code = known.get(char, "?")
+        if code == "?":
+            code = _char_script(char)
         if code is not None:
             counts[code] = counts.get(code, 0) + n
     return counts
 
 
+@functools.lru_cache(maxsize=1024)  # the policy and franc's Latin check ask about the same text
 def script_of(text: str) -> str | None:
     """The ISO 15924 script of most of the text's letters; None if it has no letters."""
     counts = script_counts(text)

@@ -228,11 +228,11 @@ class _Identify(DocumentFn):
             out = {
                 **doc,
                 "lang": decision.lang,
-                "lang_score": prediction.score,
+                "lang_score": prediction.score if decision.score is None else decision.score,
                 "lang_topk": prediction.topk,
                 "lang_check": decision.check,
                 "lang_script": prediction.script,
-                "lang_backend": prediction.backend,
+                "lang_backend": decision.backend or prediction.backend,
             }
             if decision.lang != doc["lang"]:
                 out[ROUTED_FROM] = doc["lang"]  # counted, so every (source, language) cell balances
