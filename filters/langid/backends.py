@@ -121,6 +121,7 @@ class Backend(ABC):
         return f"{type(self).__name__}({self.name!r})"
 
 
+@functools.cache
 def _package_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)

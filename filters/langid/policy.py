@@ -8,7 +8,9 @@ reads Igbo as Vietnamese, CLD2 reads Twi and Fon as Akan). The policy (the run c
 - `primary` reads every text. `consult[label]` names backends that also read a text whenever
   some backend's top label is `label`, confident or not; `consult["*"]`: every text;
   `consult["unsure"]`: every text the primary is not confident about; `consult["disputed"]`:
-  those of them another backend confidently gives a language the primary has a label for. `cascade` backends
+  those of them another backend confidently gives a language the primary has a label for. With
+  `sure`, a text the primary names confidently with at least that score is read by no other
+  backend (`consult["*"]` included): where the primary is that sure, its answer stands. `cascade` backends
   are asked in order while no answer is confident. An opinion (a backend's top guess) is
   *confident* when its score reaches the routing minimum for (backend, language): ROOTS's own
   threshold for the languages ROOTS tuned with lid.176, else the calibrated table shipped with
@@ -101,6 +103,9 @@ class PolicySpec(Strict):
     cascade: list[str] = Field([], description="backends asked in order while no answer is confident")
     overrides: dict[str, str] = Field({}, description="registry code → the backend that decides it")
     vote: int | None = Field(None, ge=2, description="with nothing confident, a language this many backends name")
+    sure: float | None = Field(
+        None, ge=0, le=1, description="the primary's confident answers at or above this score are asked of no one else"
+    )
     pairs: list[PairDecision] = []
 
 
@@ -238,6 +243,7 @@ def default_policy() -> LangIdPolicy:
             consult={"*": ["cld2"], UNSURE: ["franc"], "ak": ["franc"], "rw": ["franc"], "rn": ["franc"]},
             cascade=["py3langid"],
             overrides={"rn": "franc", "id": "lid176", "ms": "lid176"},
+            sure=0.95,
             pairs=registry_close_pairs(),
         ),
     )
@@ -441,6 +447,17 @@ class Ensemble:
     def _needs(self, answers: dict[str, Guess | None], opinions: dict[str, list[Guess]]) -> list[str]:
         """Backends still to ask for one text, given what it has read so far."""
         spec = self.policy.policy
+        primary = answers.get(self.primary)
+        if (
+            spec.sure is not None
+            and self.confident(self.primary, primary)
+            and primary.score >= spec.sure
+            and spec.overrides.get(primary.lang, self.primary) == self.primary
+        ):
+            return []
+        every = [name for name in spec.consult.get("*", []) if name not in answers]
+        if every:  # (with `sure`) those that read every text read it first, as without `sure`
+            return every
         need: list[str] = []
         for answer in answers.values():
             if answer is not None and answer.lang is not None:
@@ -469,7 +486,7 @@ class Ensemble:
         scripts = [script_of(text) for text in texts]
         opinions: list[dict[str, list[Guess]]] = [{} for _ in texts]
         answers: list[dict[str, Guess | None]] = [{} for _ in texts]
-        first = [spec.primary, *spec.consult.get("*", [])]
+        first = [spec.primary, *(spec.consult.get("*", []) if spec.sure is None else [])]
         pending = {name: list(range(len(texts))) for name in dict.fromkeys(first)}
         while pending:
             for name, indices in pending.items():

@@ -86,17 +86,25 @@ def _hanzi_sets() -> tuple[frozenset[str], frozenset[str]]:
 def chinese_variant(text: str) -> str:
     """zhs or zht: the script with more characters of its own (ties, and no evidence, → zhs)."""
     traditional_only, simplified_only = _hanzi_sets()
-    counts = Counter(text)  # counted at C speed; then only the distinct characters are looked up
-    trad = sum(counts[char] for char in counts.keys() & traditional_only)
-    simp = sum(counts[char] for char in counts.keys() & simplified_only)
+    text = text[: _SAMPLE_CHARS * 4]
+    chars = set(text)
+    trad_chars, simp_chars = chars & traditional_only, chars & simplified_only
+    if not trad_chars or not simp_chars:  # the usual case: one script's own characters only
+        return "zht" if trad_chars else "zhs"
+    trad = sum(text.count(char) for char in trad_chars)
+    simp = sum(text.count(char) for char in simp_chars)
     return "zht" if trad > simp else "zhs"
 
 
 def script_counts(text: str) -> dict[str, int]:
     """ISO 15924 code -> number of letters, over the first characters of `text`."""
     counts: dict[str, int] = {}
+    sample = text[:_SAMPLE_CHARS]
+    if sample.isascii():  # no need to look at each character: its letters are Latin
+        letters = sum(map(str.isalpha, sample))
+        return {"Latn": letters} if letters else {}
     known = _CHAR_SCRIPT
-    for char, n in Counter(text[:_SAMPLE_CHARS]).items():  # Counter counts at C speed
+    for char, n in Counter(sample).items():  # Counter counts at C speed
         code = known.get(char, "?")
         if code == "?":
             code = _char_script(char)
@@ -119,5 +127,5 @@ def script_of(text: str) -> str | None:
         return "Kore"
     best = max(counts, key=lambda code: (counts[code], code))
     if best == "Hani":
-        return "Hant" if chinese_variant(text[: _SAMPLE_CHARS * 4]) == "zht" else "Hans"
+        return "Hant" if chinese_variant(text) == "zht" else "Hans"
     return best
