@@ -174,6 +174,16 @@ def test_primary_decides_when_confident_and_cascade_asks_next_only_when_not():
     assert (unsure.lang, unsure.backend, unsure.why) == ("fr", "b", "cascade") and unsure.min_score == 0.5
 
 
+def test_a_sure_primary_is_asked_of_no_one_else():
+    a = Stub("a", {"sure": [("en", 0.97)], "confident": [("en", 0.9)], "judged": [("rn", 0.99)]}, ["en", "rn"])
+    b = Stub("b", {"sure": [("en", 0.9)], "confident": [("en", 0.9)], "judged": [("rn", 0.8)]}, ["en", "rn"])
+    policy = ensemble({"a": a, "b": b}, primary="a", consult={"*": ["b"]}, overrides={"rn": "b"}, sure=0.95)
+    sure, confident, judged = policy.predict_batch(["sure", "confident", "judged"])
+    assert (sure.lang, sure.backend) == ("en", "a") and (confident.lang, confident.backend) == ("en", "a")
+    assert (judged.lang, judged.backend) == ("rn", "b")  # a language another backend judges still asks it
+    assert b.asked == ["confident", "judged"]
+
+
 def test_consult_by_label_and_informed_backend_wins():
     # `a` has no label for Zulu and calls Zulu text English; `b` knows both and says Zulu.
     a = Stub("a", {"zulu": [("en", 0.95)], "english": [("en", 0.99)]}, ["en"])
