@@ -226,7 +226,7 @@ def _registry_pairs(path: str) -> tuple[PairDecision, ...]:
 
 
 def default_policy() -> LangIdPolicy:
-    """The shipped policy: lid.176 first, CLD2 on every text, franc for Fon, Twi/Fante, Bambara, Kirundi."""
+    """The shipped policy: lid.176 first (alone where it is sure), CLD2 on the rest, franc for Fon, Twi/Fante, Bambara, Kirundi."""
     return LangIdPolicy(
         backends={
             "lid176": _lid176(),
