@@ -22,8 +22,8 @@ reads Igbo as Vietnamese, CLD2 reads Twi and Fon as Akan). The policy (the run c
   backend asked first.
 - `vote`: when no opinion is confident, a language at least `vote` backends name wins.
 - `overrides[lang]`: the backend that decides `lang`: once it has read the text, whenever the
-  winning opinion names `lang` (or it names `lang` against another), its own answer is the
-  answer, routed only if confident.
+  winning opinion names `lang` (or it names `lang` against another language it has a label
+  for), its own answer is the answer, routed only if confident.
 - A guess whose language cannot be written in the text's script (Japanese without kana) is
   passed over for the backend's next guess.
 - `pairs`: close languages the policy cannot separate (the registry's `lid_close_pairs`): routed to a macro
@@ -400,8 +400,11 @@ class Ensemble:
         """Whether opinion `a` (backend, answer) wins over `b`, which names another language."""
         (name_a, ga), (name_b, gb) = a, b
         overrides = self.policy.policy.overrides
-        auth_a = name_a in (overrides.get(ga.lang), overrides.get(gb.lang))
-        auth_b = name_b in (overrides.get(ga.lang), overrides.get(gb.lang))
+        # A judge decides between languages it can name both of; against a language it has no
+        # label for, its verdict is as uninformed as any other backend's.
+        judges = (overrides.get(ga.lang), overrides.get(gb.lang))
+        auth_a = name_a in judges and self.knows(name_a, ga.lang) and self.knows(name_a, gb.lang)
+        auth_b = name_b in judges and self.knows(name_b, ga.lang) and self.knows(name_b, gb.lang)
         if auth_a != auth_b:
             return auth_a
         informed_a = self.knows(name_a, gb.lang) and not self.knows(name_b, ga.lang)

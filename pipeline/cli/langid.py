@@ -111,7 +111,7 @@ def cmd_evaluate(args) -> int:
         for domain, kind in sorted(report.scores, key=lambda key: (key[0], KINDS.index(key[1]))):
             roots_cell = f"{len(report.passing(domain, kind, roots))}/{len(report.tested(domain, kind, roots))}"
             every = f"{len(report.passing(domain, kind))}/{len(report.tested(domain, kind))}"
-            print(f"{name:10} {domain:10} {kind:9}  ROOTS {roots_cell:>6}  all {every:>6}")
+            print(f"{name:10} {domain:11} {kind:9}  ROOTS {roots_cell:>6}  all {every:>6}")
     if not args.summary:
         for name, report in reports.items():
             for domain, kind in sorted(report.scores, key=lambda key: (key[0], KINDS.index(key[1]))):
