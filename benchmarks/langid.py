@@ -16,7 +16,8 @@ franc's profiles were built from UDHR translations: on the UDHR, a language fran
 not measured (the table says which backends decided each language).
 
 Speed: one core, batches of 256, documents of three paragraphs of one language, best of three
-runs, interleaved: lid.176 alone (the stage's LanguageIdentifier), each backend alone, and the
+runs, interleaved: lid.176 alone (the bare LanguageIdentifier call, and as the langid stage runs
+it with `ensemble: null`, which also gives every document its script), each backend alone, and the
 default policy, on two mixes: every language of the sets equally ("uniform", half of it African
 languages, the policy's worst case) and languages in proportion to their ROOTS bytes ("roots").
 
@@ -53,6 +54,7 @@ from rootstock.filters.langid.evaluate import (  # noqa: E402
     summary,
 )
 from rootstock.filters.langid.policy import CALIBRATION_PATH, Ensemble, default_policy  # noqa: E402
+from rootstock.pipeline.stages.langid import Decider, LangIdSettings  # noqa: E402
 
 DOMAINS = ("udhr", "everyday", "cldr", "libreoffice")
 KINDS = ("paragraph", "snippet")
@@ -232,6 +234,9 @@ def main() -> None:
         return
     lid = LanguageIdentifier()
     predictors = {"lid176 (LanguageIdentifier)": lid.predict_batch}
+    # What the langid stage runs with `ensemble: null` (lid.176 alone, as ROOTS): the model and the
+    # script column every document gets whatever the policy.
+    predictors["lid176 as the stage runs it"] = Decider(LangIdSettings(enabled=True, ensemble=None)).predict_batch
     for name in policy.backends:
         predictors[f"{name} alone"] = single_backend(name, policy.backends[name]).predict_batch
     predictors["default policy"] = ensemble.predict_batch
@@ -240,10 +245,13 @@ def main() -> None:
     for weights in ("uniform", "roots"):
         docs = mixed_corpus(all_items, args.docs, weights)
         rates = speed(docs, predictors)
-        base = rates["lid176 (LanguageIdentifier)"]
+        bare, stage = rates["lid176 (LanguageIdentifier)"], rates["lid176 as the stage runs it"]
         print(f"{weights} mix ({len(docs)} docs, {sum(map(len, docs)) / len(docs):.0f} chars each):")
         for name, rate in rates.items():
-            print(f"  {name:30} {rate:8.0f} docs/s   cost ×{base / rate:.2f} of lid176 alone")
+            print(
+                f"  {name:30} {rate:8.0f} docs/s   cost ×{stage / rate:.2f} of lid176 in the stage, "
+                f"×{bare / rate:.2f} of the bare model call"
+            )
 
 
 if __name__ == "__main__":
