@@ -93,24 +93,6 @@ def _datatrove(factory) -> Callable[[str], list[str]]:
     return factory().word_tokenize
 
 
-def _spacy_blank(tok_code: str) -> Callable[[str], list[str]]:
-    """datatrove's SpaCyTokenizer.word_tokenize without the pipeline: the same tokens.
-
-    datatrove runs the whole blank pipeline (and a sentencizer it adds) for each text; only the
-    tokenizer decides the words, and calling it alone is many times faster.
-    """
-    import spacy  # noqa: PLC0415 - spaCy takes seconds to import; only some languages use it
-
-    nlp = spacy.blank(tok_code)
-    tokenizer = nlp.tokenizer
-
-    def tokenize(text: str) -> list[str]:
-        with nlp.memory_zone():  # the strings a text adds to the vocabulary leave with it
-            return [word for word in (token.text.strip() for token in tokenizer(text)) if word]
-
-    return tokenize
-
-
 @functools.cache
 def _backend(code: str) -> tuple[str, Callable[[], Callable[[str], list[str]]] | None, bool]:
     """(name for the manifest, builder or None for the fallback, guard long runs?), no instantiation."""
@@ -132,10 +114,6 @@ def _backend(code: str) -> tuple[str, Callable[[], Callable[[str], list[str]]] |
         return f"{key}: jieba, called directly [{_versions('jieba')}]", _jieba, False
     if (class_name, tok_code) == ("SpaCyTokenizer", "vi"):
         return f"{key}: spaCy vi pyvi_tokenize [{_versions('spacy', 'pyvi')}]", _spacy_vi, True
-    if class_name in ("SpaCyTokenizer", "WhitespaceTokenizer") and tok_code != "ja":
-        tok_code = "xx" if class_name == "WhitespaceTokenizer" else tok_code  # datatrove's own fallback
-        name = f"{key}: datatrove {class_name}({tok_code}), spaCy's tokenizer called directly [{_versions('spacy')}]"
-        return name, functools.partial(_spacy_blank, tok_code), True
     package = {
         "SpaCyTokenizer": "spacy",
         "WhitespaceTokenizer": "spacy",
