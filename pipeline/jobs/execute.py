@@ -13,6 +13,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 
+from rootstock.errors import ConfigError
 from rootstock.filters.tokens import Tokenizer
 from rootstock.pipeline.beam.errors import collect, errors_dir
 from rootstock.pipeline.beam.gather import read_json_list
@@ -113,11 +114,17 @@ def execute(
         try:
             with noticing_interrupts(), display, beam.Pipeline(options=options) as p:
                 build_graph(p, staging)
-        except Exception:
+        except Exception as err:
             # A user error a worker recorded (a bad input record, say) replaces Beam's wrapping.
             recorded = collect(errors_dir(work))
             if recorded is not None:
                 raise recorded from None
+            if isinstance(err, AssertionError) and "watermark-pending bundles" in str(err):
+                raise ConfigError(
+                    problems=[(None, "--spill", f"the local runner could not finish this graph: {err}")],
+                    hint="its side inputs wait on documents the runner holds in memory: use --spill=auto "
+                    "(the default, which passes them through files) or `dedup.join: shuffle`",
+                ) from None
             raise
         footprint.add_stages(stage_times(p.result))  # per-stage CPU, counted inside the DoFns
         manifest = make_manifest(
