@@ -11,8 +11,12 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
+from rootstock.errors import ConfigError
 from rootstock.pipeline.beam.options import pipeline_options
 from rootstock.pipeline.beam.spill import SpillFile, read_batch, spill_enabled, through_files
+from rootstock.pipeline.config import load_config
+from rootstock.pipeline.jobs.curate import run
+from tests.conftest import entry, write_catalog, write_config
 
 
 def _docs(n: int) -> list[dict]:
@@ -63,3 +67,18 @@ def test_spilling_is_on_for_local_runners_only():
 def test_a_missing_batch_is_named(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match=r"gone.*staging directory"):
         read_batch(SpillFile(str(tmp_path / "x.pkl"), 3))
+
+
+def test_never_spilling_side_input_joins_on_the_local_runner_is_one_clear_error(tmp_path: Path):
+    data = tmp_path / "catalog" / "data"
+    data.mkdir(parents=True)
+    lines = [f'{{"id": "d{i}", "text": "the same village news, told again number {i % 3}"}}' for i in range(12)]
+    (data / "news.jsonl").write_text("\n".join(lines) + "\n")
+    catalog = write_catalog(tmp_path / "catalog", entry("news", {"kind": "jsonl", "paths": ["../data/news.jsonl"]}))
+    config = load_config(
+        write_config(tmp_path / "run.yaml", catalog, tmp_path / "out", stages={"dedup": {"enabled": True}})
+    )
+    with pytest.raises(ConfigError) as raised:
+        run(config, ["--spill=never"])
+    assert "--spill: the local runner could not finish this graph" in str(raised.value)
+    assert "--spill=auto" in raised.value.hint and not (tmp_path / "out").exists()
