@@ -13,7 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from rootstock.errors import ConfigError
 from rootstock.pipeline.beam.options import pipeline_options
-from rootstock.pipeline.beam.spill import SpillFile, read_batch, spill_enabled, through_files
+from rootstock.pipeline.beam.spill import SpillFile, flatten_through_files, read_batch, spill_enabled, through_files
 from rootstock.pipeline.config import load_config
 from rootstock.pipeline.jobs.curate import run
 from tests.conftest import entry, write_catalog, write_config
@@ -82,3 +82,22 @@ def test_never_spilling_side_input_joins_on_the_local_runner_is_one_clear_error(
         run(config, ["--spill=never"])
     assert "--spill: the local runner could not finish this graph" in str(raised.value)
     assert "--spill=auto" in raised.value.hint and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("spill", ["always", "never"])
+def test_parts_meet_in_a_flatten_through_spill_files(tmp_path: Path, spill: str):
+    """Documents meeting in a Flatten (dedup's two `join: auto` branches, every source's scored
+    documents) cross it as files when spilling is on (the runner holds only their names), and
+    none is lost or doubled either way."""
+    side = [{"id": f"s{i}", "text": "x" * i} for i in range(2500)]  # more than one spill batch
+    shuffled = [{"id": "h0", "text": "y"}]
+    with beam.Pipeline(options=pipeline_options([f"--spill={spill}"])) as p:
+        parts = [
+            p | "Side" >> beam.Create(side),
+            p | "Shuffled" >> beam.Create(shuffled),
+            p | "None" >> beam.Create([]),
+        ]
+        out = flatten_through_files(parts, str(tmp_path), "Kept")
+        assert_that(out | beam.Map(lambda doc: doc["id"]), equal_to([doc["id"] for doc in side + shuffled]))
+    files = list(tmp_path.glob("spill/kept-*/*.pkl"))
+    assert (len(files) >= 2) if spill == "always" else not files

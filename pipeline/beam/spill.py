@@ -148,3 +148,17 @@ class Spilled:
 def through_files(docs: beam.PCollection, scratch: str, name: str) -> beam.PCollection:
     """DOCS, moved through files if spilling is on: put it right before the step that waits."""
     return Spilled(docs, scratch, name).read(name)
+
+
+def flatten_through_files(parts: list[beam.PCollection], scratch: str, name: str) -> beam.PCollection:
+    """PARTS as one collection (a Flatten labelled NAME), each part spilled first if spilling is on.
+
+    The local runner holds a Flatten's output and hands each worker its share of it as one
+    message, like a barrier: documents meeting in a Flatten would cost a worker memory in
+    proportion to the corpus. Spilled, only the batches' file names meet there.
+    """
+    if not spill_enabled(parts[0].pipeline):
+        return parts | name >> beam.Flatten()
+    directory = spill_dir(scratch, name.lower())
+    files = [part | f"Spill{name}[{i}]" >> SpillDocs(directory) for i, part in enumerate(parts)]
+    return files | f"{name}Files" >> beam.Flatten() | f"Read{name}" >> ReadSpilled()

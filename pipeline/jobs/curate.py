@@ -18,7 +18,7 @@ from rootstock.pipeline.beam.errors import errors_dir, record
 from rootstock.pipeline.beam.gather import read_json_list, write_json_list
 from rootstock.pipeline.beam.ids import SharedIds, read_notes, rename_shared
 from rootstock.pipeline.beam.progress import READ, CountProgress, Tally, progress_dir
-from rootstock.pipeline.beam.spill import through_files
+from rootstock.pipeline.beam.spill import flatten_through_files
 from rootstock.pipeline.config import RunConfig
 from rootstock.pipeline.jobs.execute import execute
 from rootstock.pipeline.jobs.resume import run_record
@@ -89,7 +89,7 @@ def build(p: beam.Pipeline, context: RunContext, stages: list[Stage], staging: s
     # Every scored document waits here for the shared ids (a side input over the whole read):
     # as spill files where spilling is on, or the local runner holds them all and hands each
     # worker its share in one piece, so a worker's memory would grow with the corpus.
-    waiting = through_files(flat("kept", "AllScored"), context.work_dir, "scored")
+    waiting = flatten_through_files([s["kept"] for s in scored], context.work_dir, "AllScored")
     documents = rename_shared(waiting, shared, "RenameKept")
     skipped = flat(SKIPPED, "AllSkipped")
     dropped, artifacts, stage_outputs = [], [], []

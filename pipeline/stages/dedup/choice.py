@@ -9,6 +9,9 @@ The branch not taken receives nothing, so its side inputs are never built on a w
 
 Each choice is written to the run's work directory (JOIN_RECORD) and read back into the
 dedup step of the manifest's processing record once the run is over.
+
+The two branches' documents meet again in a Flatten, through spill files where spilling is on
+(`beam.spill.flatten_through_files`): the local runner holds a Flatten's output whole.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import numpy as np
 
 from rootstock.filters import dedup as d
 from rootstock.filters import substring as sub
-from rootstock.pipeline.beam.spill import Spilled
+from rootstock.pipeline.beam.spill import Spilled, flatten_through_files
 from rootstock.pipeline.stages.base import REJECTED, rejected
 from rootstock.pipeline.stages.dedup.choice import Choice
 from rootstock.pipeline.stages.dedup.packing import batches
@@ -76,8 +76,8 @@ class RemoveRepeatedSpans(beam.PTransform):
             choice.keep(docs, False, "ShuffleDocs"), choice.keep(spans, False, "ShuffleSpans"), "Shuffle"
         )
         return Stripped(
-            (side.kept, joined.kept) | "Kept" >> beam.Flatten(),
-            (side.rejected, joined.rejected) | "Rejected" >> beam.Flatten(),
+            flatten_through_files([side.kept, joined.kept], self.scratch, "Kept"),
+            flatten_through_files([side.rejected, joined.rejected], self.scratch, "Rejected"),
         )
 
 

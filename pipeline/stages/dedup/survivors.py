@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 
 from rootstock.filters import dedup as d
-from rootstock.pipeline.beam.spill import ReadSpilled, Spilled, through_files
+from rootstock.pipeline.beam.spill import ReadSpilled, Spilled, flatten_through_files, through_files
 from rootstock.pipeline.stages.base import REJECTED, rejected
 from rootstock.pipeline.stages.dedup.choice import Choice, Routed
 
@@ -121,7 +121,8 @@ class ShuffleJoin(beam.PTransform):
 
 class AutoJoin(beam.PTransform):
     """`join: auto`: SideInputJoin while the clustered documents (nodes with a root) are at most
-    MAX_SIDE, else ShuffleJoin. Documents wait for the choice as spill files where spilling is on."""
+    MAX_SIDE, else ShuffleJoin. Documents wait for the choice, and leave the two branches, as
+    spill files where spilling is on (beam.spill.flatten_through_files)."""
 
     def __init__(self, nodes: Spilled, scratch: str, max_side: int):
         super().__init__()
@@ -149,9 +150,9 @@ class AutoJoin(beam.PTransform):
         fresh = nodes | "Fresh" >> beam.Filter(lambda n: not n.get("released"))
         shuffled = branch(False, "Shuffle") | "Shuffle" >> ShuffleJoin(nodes, fresh)
         return Decided(
-            (side.kept, shuffled.kept) | "Kept" >> beam.Flatten(),
-            (side.rejected, shuffled.rejected) | "Rejected" >> beam.Flatten(),
-            (side.kept_nodes, shuffled.kept_nodes) | "KeptNodes" >> beam.Flatten(),
+            flatten_through_files([side.kept, shuffled.kept], self.scratch, "Kept"),
+            flatten_through_files([side.rejected, shuffled.rejected], self.scratch, "Rejected"),
+            flatten_through_files([side.kept_nodes, shuffled.kept_nodes], self.scratch, "KeptNodes"),
         )
 
 
