@@ -73,7 +73,7 @@ class SideInputJoin(beam.PTransform):
             lambda n, roots: [(roots[n["id"]], _slim(n))] if n["id"] in roots else [], roots
         )
         capped = inputs["capped"] | "CappedRoot" >> beam.Map(lambda kv, roots: (roots.get(kv[0], kv[0]), kv[1]), roots)
-        decisions = beam.pvalue.AsDict((by_root, capped) | "Survivors" >> Survivors())
+        decisions = beam.pvalue.AsDict((by_root, capped) | "Survivors" >> Survivors() | "Pack" >> beam.Map(_packed))
         documents = inputs["documents"]
         waiting = through_files(documents, self.scratch, "dedup") if self.spill_documents else documents
         applied = waiting | "Apply" >> beam.ParDo(_ApplySide(), decisions).with_outputs(REJECTED, main="kept")
@@ -209,8 +209,47 @@ class _ApplySide(beam.DoFn):
     """Decisions as a side input: documents are not shuffled by id."""
 
     def process(self, doc, decisions):
-        yield _decide(doc, decisions.get(doc["id"]))
+        yield _decide(doc, _unpacked(doc["id"], decisions.get(doc["id"])))
 
 
 def _is_dropped(node, decisions) -> bool:
-    return (decisions.get(node["id"]) or {}).get("reason") is not None
+    entry = decisions.get(node["id"])
+    return entry is not None and _REASONS[entry[3]] is not None
+
+
+# A decision as a side-input entry (copied to every worker, so kept small): a tuple, the reason
+# as an index, and the document's own id left out where it is its cluster's id or its survivor.
+_REASONS = (None, "exact", "url", "near")
+_AS_CLUSTER = 0  # the survivor is the cluster's id
+
+
+def _packed(kv):
+    doc_id, decision = kv
+    cluster, survivor = decision["dup_cluster_id"], decision["dup_survivor_id"]
+    if survivor == doc_id:
+        survivor = None
+    elif survivor == cluster:
+        survivor = _AS_CLUSTER
+    return doc_id, (
+        None if cluster == doc_id else cluster,
+        decision["dup_cluster_size"],
+        survivor,
+        _REASONS.index(decision["reason"]),
+        decision.get(CAPPED_FIELD),
+    )
+
+
+def _unpacked(doc_id: str, entry) -> dict[str, Any] | None:
+    if entry is None:
+        return None
+    cluster, size, survivor, reason, capped = entry
+    cluster = doc_id if cluster is None else cluster
+    if survivor is None:
+        survivor = doc_id
+    elif survivor == _AS_CLUSTER and not isinstance(survivor, str):
+        survivor = cluster
+    decision = {"dup_cluster_id": cluster, "dup_cluster_size": size, "dup_survivor_id": survivor}
+    decision["reason"] = _REASONS[reason]
+    if capped is not None:
+        decision[CAPPED_FIELD] = capped
+    return decision
