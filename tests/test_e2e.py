@@ -1,4 +1,5 @@
-"""The CLI on the bundled sample, on three runners: same release, readable by pyarrow and datasets."""
+"""The CLI on the bundled sample on three runners (in-process, two processes, portable with a
+worker pool): the same release, readable by pyarrow and datasets."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from rootstock.catalog.loader import load_catalog
-from tests.conftest import CATALOG, DEMO_CONFIG, MULTI_PROCESS, PORTABLE, run_cli, shard_digests, worker_pool
+from tests.conftest import CATALOG, DEMO_CONFIG, MULTI_PROCESS, run_cli, shard_digests, worker_pool
 
-RUNNERS = {"fnapi": [], "fnapi-2proc": MULTI_PROCESS, "portable": PORTABLE, "external": None}
-# The portable path with workers that are not the driver: Beam's worker pool, 2 SDK workers.
+# The portable path runs with workers that are not the driver (Beam's worker pool, 2 SDK workers):
+# the same job service as `--environment_type=LOOPBACK`, which tests/test_dedup.py also runs.
+RUNNERS = {"fnapi": [], "fnapi-2proc": MULTI_PROCESS, "external": None}
 EXTERNAL = [
     "--runner=PortableRunner",
     "--job_endpoint=embed",
@@ -48,7 +50,7 @@ def _manifest(release: Path) -> dict:
 def test_runners_give_byte_identical_shards(releases):
     digests = {name: shard_digests(path) for name, (path, _) in releases.items()}
     assert digests["fnapi"], "no shards written"
-    assert digests["fnapi"] == digests["fnapi-2proc"] == digests["portable"] == digests["external"]
+    assert digests["fnapi"] == digests["fnapi-2proc"] == digests["external"]
 
 
 def test_layout_schema_and_manifest_agree(releases):
@@ -127,7 +129,7 @@ def test_manifest_accounts_for_every_document(releases):
 
 
 def test_release_loads_with_datasets_and_keeps_provenance(releases):
-    release, _ = releases["portable"]
+    release, _ = releases["external"]
     manifest = _manifest(release)
     data_files = [str(release / s["path"]) for s in manifest["shards"]]
     loaded = datasets.load_dataset("parquet", data_files=data_files, split="train")
