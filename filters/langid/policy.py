@@ -467,9 +467,7 @@ class Ensemble:
                 need += spec.consult.get(answer.lang, [])
                 if answer.lang in spec.overrides:
                     need.append(spec.overrides[answer.lang])
-        if (UNSURE in spec.consult or DISPUTED in spec.consult) and not self.confident(
-            self.primary, answers.get(self.primary)
-        ):
+        if (UNSURE in spec.consult or DISPUTED in spec.consult) and not self.confident(self.primary, primary):
             need += spec.consult.get(UNSURE, [])
             if any(
                 name != self.primary and self.confident(name, answer) and self.knows(self.primary, answer.lang)

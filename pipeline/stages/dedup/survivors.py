@@ -246,7 +246,7 @@ def _unpacked(doc_id: str, entry) -> dict[str, Any] | None:
     cluster = doc_id if cluster is None else cluster
     if survivor is None:
         survivor = doc_id
-    elif survivor == _AS_CLUSTER and not isinstance(survivor, str):
+    elif not isinstance(survivor, str):  # _AS_CLUSTER
         survivor = cluster
     decision = {"dup_cluster_id": cluster, "dup_cluster_size": size, "dup_survivor_id": survivor}
     decision["reason"] = _REASONS[reason]
