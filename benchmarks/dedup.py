@@ -10,7 +10,8 @@ clusters of every size (generate_clusters), and runs ingest alone and the dedup 
 (VmHWM) of the largest SDK worker process and of the driver (the runner, holding the local
 shuffles), which join each step took and on how many documents, and the ratio of the largest
 N's worker peak to the smallest's (target ≤ 1.5: a worker's memory does not grow with the
-corpus, whatever the duplicates).
+corpus, whatever the duplicates). With --stages it also names, per run, the stages that raised
+the peak worker's RSS most, and by how much (FnApiRunner's bundle log, timed).
 
 For each N it generates ~2 KB documents in 7 scripts, of which 5% are exact copies (spacing
 and punctuation changed) and 5% near copies (1% of words changed, true Jaccard of word 5-grams
@@ -32,6 +33,7 @@ import argparse
 import gzip
 import json
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -277,19 +279,66 @@ def _worker_pids(root: int) -> tuple[set[int], set[int]]:
     return workers, others
 
 
-def _hwm(pid: int) -> int:
-    """The process's peak RSS so far (VmHWM) in bytes, 0 if it is gone."""
+def _status(pid: int, field: str = "VmHWM") -> int:
+    """A memory field of /proc/PID/status in bytes (VmHWM: peak RSS so far), 0 if it is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
 
 
-def run_measured(root: Path, name: str, stages: dict, args: list[str]) -> dict:
-    """One `rootstock run` with ARGS, the peak RSS of each of its processes sampled every 0.2 s."""
+# Runs the CLI with FnApiRunner's bundle logger on: a line per bundle naming its stage, with a time.
+_LOGGED_RUN = """
+import logging, sys, time
+handler = logging.FileHandler(sys.argv[1])
+handler.setFormatter(logging.Formatter("%(created)f %(message)s"))
+logger = logging.getLogger("apache_beam.runners.portability.fn_api_runner.fn_runner.run_bundle")
+logger.addHandler(handler)
+logger.setLevel(logging.DEBUG)
+logger.propagate = False
+from rootstock.pipeline.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _stage_rises(bundle_log: Path, samples: list[tuple[float, dict[int, int]]], top: int = 8) -> list:
+    """For the worker whose RSS went highest: the stages that raised its high-water mark, and
+    by how much ((stage, MiB added), largest first); what is not listed was there before."""
+    starts = []
+    for line in bundle_log.read_text(errors="replace").splitlines():
+        stamp, _, rest = line.partition(" ")
+        if rest.startswith("Running bundle for stage "):
+            starts.append((float(stamp), rest.removeprefix("Running bundle for stage ").strip()))
+    if not samples or not starts:
+        return []
+    worker = max({pid for _, rss in samples for pid in rss}, key=lambda pid: max(r.get(pid, 0) for _, r in samples))
+    rises: dict[str, int] = {}
+    high, i = 0, 0
+    for t, rss in samples:
+        while i + 1 < len(starts) and starts[i + 1][0] <= t:
+            i += 1
+        now = rss.get(worker, 0)
+        if now > high:
+            stage = starts[i][1] if starts[i][0] <= t else "(start)"
+            if high:
+                rises[stage] = rises.get(stage, 0) + now - high
+            high = now
+    ranked = sorted(rises.items(), key=lambda kv: -kv[1])[:top]
+    return [(_short(stage), rise // 2**20) for stage, rise in ranked]
+
+
+def _short(stage: str) -> str:
+    """A fused stage's name as its first and last steps (FnApiRunner joins them all)."""
+    steps = [re.sub(r"^ref_AppliedPTransform_|_\d+$", "", part) for part in re.split(r"[()+]+", stage) if part]
+    return steps[0] if len(steps) == 1 else f"{steps[0]} … {steps[-1]} ({len(steps)} steps)"
+
+
+def run_measured(root: Path, name: str, stages: dict, args: list[str], per_stage: bool = False) -> dict:
+    """One `rootstock run` with ARGS, the peak RSS of each of its processes sampled every 0.2 s;
+    with PER_STAGE, the largest worker's RSS is also attributed to the stage then running."""
     config = root / f"{name}.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -304,16 +353,21 @@ def run_measured(root: Path, name: str, stages: dict, args: list[str]) -> dict:
     )
     out = root / f"out-{name}"
     cmd = [sys.executable, "-m", "rootstock.pipeline.cli", "run", str(config), "--output", str(out), *args]
+    bundle_log = root / f"{name}.bundles"
+    launch = [sys.executable, "-c", _LOGGED_RUN, str(bundle_log), *cmd[3:]] if per_stage else cmd
+    samples: list[tuple[float, dict[int, int]]] = []
     start = time.perf_counter()
     log = (root / f"{name}.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(launch, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     peaks: dict[int, int] = {}
     workers: set[int] = set()
     while proc.poll() is None:
         found, _ = _worker_pids(proc.pid)
         workers |= found
         for pid in (proc.pid, *_descendants(proc.pid)):
-            peaks[pid] = max(peaks.get(pid, 0), _hwm(pid))
+            peaks[pid] = max(peaks.get(pid, 0), _status(pid))
+        if per_stage:
+            samples.append((time.time(), {pid: _status(pid, "VmRSS") for pid in found}))
         time.sleep(0.2)
     wall = time.perf_counter() - start
     log.close()
@@ -337,6 +391,7 @@ def run_measured(root: Path, name: str, stages: dict, args: list[str]) -> dict:
         "joins": json.loads(record) or [],
         "removed": sum(v for k, v in manifest["totals"]["dropped_by_reason"].items() if k.startswith("dedup:")),
         "command": " ".join(cmd),
+        "stages": _stage_rises(bundle_log, samples) if per_stage else [],
     }
 
 
@@ -348,7 +403,7 @@ ARMS = {
 }
 
 
-def memory(sizes: list[int], arms: list[str]) -> None:
+def memory(sizes: list[int], arms: list[str], per_stage: bool = False) -> None:
     """Peak worker RSS per arm and size, and the ratio of the largest size to the smallest.
 
     The `ingest` arm (read → Parquet, no stage) is the runner's own share: FnApiRunner hands a
@@ -368,7 +423,7 @@ def memory(sizes: list[int], arms: list[str]) -> None:
             generate_clusters(root, n)
             args = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
             for arm in arms:
-                r = run_measured(root, arm, ARMS[arm], args)
+                r = run_measured(root, arm, ARMS[arm], args, per_stage)
                 command = r["command"]
                 joins = ", ".join(f"{j['step']}: {j['documents']:,} → {j['join']}" for j in r["joins"])
                 print(
@@ -376,6 +431,8 @@ def memory(sizes: list[int], arms: list[str]) -> None:
                     f"{r['driver_mib']:16.0f}  {joins}",
                     flush=True,
                 )
+                for stage, mib in r["stages"]:
+                    print(f"{'':>17} peak worker +{mib:5d} MiB while running {stage}", flush=True)
                 results[arm].append((n, r))
         finally:
             shutil.rmtree(root, ignore_errors=True)
@@ -397,9 +454,12 @@ def main() -> None:
     ap.add_argument(
         "--arms", nargs="+", choices=list(ARMS), default=["ingest", "dedup"], help="with --memory: the runs per size"
     )
+    ap.add_argument(
+        "--stages", action="store_true", help="with --memory: the stages that raised the peak worker's RSS, per run"
+    )
     args = ap.parse_args()
     if args.memory:
-        memory(args.docs, args.arms)
+        memory(args.docs, args.arms, args.stages)
         return
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     print(
