@@ -606,3 +606,44 @@ def test_substring_settings_keep_the_guarantee():
     assert DedupSettings().substring.enabled is False and DedupSettings().substring.min_bytes == 50
     with pytest.raises(ValidationError, match="anchor_bytes"):
         DedupSettings(substring={"enabled": True, "min_bytes": 20, "anchor_bytes": 30})
+
+
+def test_packed_keys_find_the_same_groups_shuffled_as_files_or_as_elements(tmp_path: Path):
+    """The packed key shuffle (join: side_input/auto) crosses as spill files on the local
+    runners: the groups of shared keys found from the files are those found from the elements."""
+    from rootstock.filters.minhash import MinHasher, lsh_params
+    from rootstock.pipeline.stages.dedup.edges import _PackKeys, _shared_groups
+    from rootstock.pipeline.stages.dedup.settings import DedupSettings
+
+    rng = random.Random(5)
+    pool = sentences("fr")
+    texts = [" ".join(rng.sample(pool, 12)) for _ in range(40)]
+    texts += [texts[3] + " !", texts[7], " ".join(texts[9].split()[:-1])]  # exact, exact, near copies
+    settings = DedupSettings(enabled=True, scope="global")
+    bands, rows = lsh_params(settings.near.threshold, settings.near.num_perm)
+    matrix = MinHasher(num_perm=settings.near.num_perm, seed=settings.near.seed).text_signatures(
+        texts, ["fr"] * len(texts), settings.near.ngram
+    )
+    nodes = [
+        {
+            "id": f"d{i}",
+            "source": "s",
+            "lang": "fr",
+            "exact": d.normalized_hash(text),
+            "url": None,
+            "signature": row.astype("<u4").tobytes(),
+        }
+        for i, (text, row) in enumerate(zip(texts, matrix, strict=True))
+    ]
+
+    def groups(directory):
+        parts: dict = {}
+        for half in (nodes[:25], nodes[25:]):  # two batches, as KeyBatches gives them
+            for part, value in _PackKeys(settings, bands, rows, directory).process(half):
+                parts.setdefault(part, []).append(value)
+        return sorted((kind, sorted(members)) for kv in parts.items() for kind, members in _shared_groups(kv))
+
+    as_elements, as_files = groups(None), groups(str(tmp_path / "keys"))
+    assert len(list((tmp_path / "keys").iterdir())) > 2  # one file per partition and batch
+    assert as_files == as_elements
+    assert {tuple(members) for _, members in as_elements} == {("d3", "d40"), ("d41", "d7"), ("d42", "d9")}

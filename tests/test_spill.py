@@ -101,3 +101,24 @@ def test_parts_meet_in_a_flatten_through_spill_files(tmp_path: Path, spill: str)
         assert_that(out | beam.Map(lambda doc: doc["id"]), equal_to([doc["id"] for doc in side + shuffled]))
     files = list(tmp_path.glob("spill/kept-*/*.pkl"))
     assert (len(files) >= 2) if spill == "always" else not files
+
+
+@pytest.mark.parametrize("spill", ["always", "never"])
+def test_a_lookup_table_is_a_dict_side_input_or_its_spill_files(tmp_path: Path, monkeypatch, spill: str):
+    """A Lookup gives a step the same table either way: spilled, each worker builds it from the
+    batches written to the scratch directory (several here), not from one state response."""
+    from rootstock.pipeline.beam.lookup import Lookup, WithLookup
+
+    monkeypatch.setattr("rootstock.pipeline.beam.lookup.BATCH_ENTRIES", 64)
+    table = {f"d{i:05d}": (i, bytes([i % 256]) * 512) for i in range(0, 950, 3)}
+    docs = _docs(950)
+    with beam.Pipeline(options=pipeline_options([f"--spill={spill}"])) as p:
+        side = Lookup(p | "Table" >> beam.Create(sorted(table.items())), str(tmp_path), "table").side
+        found = (
+            p
+            | "Docs" >> beam.Create(docs)
+            | beam.ParDo(WithLookup(lambda d, t: [(d["id"], t[d["id"]])] if d["id"] in t else []), side)
+        )
+        assert_that(found, equal_to(sorted(table.items())))
+    files = list((tmp_path / "spill").glob("table-*/*.pkl"))
+    assert len(files) >= 5 if spill == "always" else not files

@@ -26,7 +26,8 @@ import numpy as np
 
 from rootstock.filters import dedup as d
 from rootstock.filters.minhash import band_keys
-from rootstock.pipeline.beam.spill import Spilled
+from rootstock.pipeline.beam.lookup import Lookup, LookupFn
+from rootstock.pipeline.beam.spill import Spilled, expand_spilled, spill_dir, spill_enabled, write_batch
 from rootstock.pipeline.stages.dedup.choice import Choice, Routed
 from rootstock.pipeline.stages.dedup.packing import PARTITIONS, batches
 from rootstock.pipeline.stages.dedup.settings import DedupSettings, scope_key
@@ -48,21 +49,30 @@ class PackedEdges(beam.PTransform):
 
     NODES reads the nodes back after the barrier that the candidate signatures wait for.
     MAX_SIDE (with `auto`): the most distinct candidates whose signatures go to a side input.
+    Where spilling is on, the packed keys cross their shuffle as files in SCRATCH: the local
+    runner would hand each worker its share of every document's keys in one message.
     """
 
     def __init__(
-        self, settings: DedupSettings, bands: int | None, rows: int | None, nodes: Spilled, max_side: int | None = None
+        self,
+        settings: DedupSettings,
+        bands: int | None,
+        rows: int | None,
+        nodes: Spilled,
+        scratch: str,
+        max_side: int | None = None,
     ):
         super().__init__()
         self.settings, self.bands, self.rows, self.nodes = settings, bands, rows, nodes
-        self.max_side = max_side
+        self.scratch, self.max_side = scratch, max_side
 
     def expand(self, nodes):
         s = self.settings
+        directory = spill_dir(self.scratch, "keys") if spill_enabled(nodes.pipeline) else None
         groups = (
             nodes
             | "KeyBatches" >> batches()
-            | "PackKeys" >> beam.ParDo(_PackKeys(s, self.bands, self.rows))
+            | "PackKeys" >> beam.ParDo(_PackKeys(s, self.bands, self.rows, directory))
             | "ByPartition" >> beam.GroupByKey()
             | "Shared" >> beam.FlatMap(_shared_groups)
         )
@@ -70,7 +80,7 @@ class PackedEdges(beam.PTransform):
         capped = choice = None
         if s.near.enabled:
             buckets = groups | "Buckets" >> beam.Filter(lambda g: g[0] >= NEAR)
-            verify = _VerifyBuckets(self.nodes, s.near.threshold, s.near.bucket_cap, self.max_side)
+            verify = _VerifyBuckets(self.nodes, s.near.threshold, s.near.bucket_cap, self.scratch, self.max_side)
             verified = buckets | "Verify" >> verify
             edges.append(verified.edges)
             capped, choice = verified.capped, verify.choice
@@ -133,10 +143,10 @@ def _every_edge_once(nodes, edges: list, capped) -> Edges:
     return Edges(edges | "AllEdges" >> beam.Flatten() | "Distinct" >> beam.Distinct(), capped)
 
 
-class _Verify(beam.DoFn):
+class _Verify(LookupFn):
     """A bucket → its verified edges, and a CAPPED record if it was capped.
 
-    A bucket is a list of (id, signature), or of ids whose signatures come as a side input.
+    A bucket is a list of (id, signature), or of ids whose signatures come as a Lookup.
     """
 
     def __init__(self, threshold: float, cap: int):
@@ -144,6 +154,7 @@ class _Verify(beam.DoFn):
 
     def process(self, members, signatures=None):
         if signatures is not None:
+            signatures = self.table(signatures)
             members = [(m, signatures[m]) for m in members]
         found = d.bucket_edges(members, self.threshold, self.cap)
         yield from found.edges
@@ -158,9 +169,10 @@ class _VerifyBuckets(beam.PTransform):
     With MAX_SIDE set (`join: auto`), only while there are at most that many; else by shuffles.
     """
 
-    def __init__(self, nodes: Spilled, threshold: float, cap: int, max_side: int | None = None):
+    def __init__(self, nodes: Spilled, threshold: float, cap: int, scratch: str, max_side: int | None = None):
         super().__init__()
         self.nodes, self.threshold, self.cap, self.max_side = nodes, threshold, cap, max_side
+        self.scratch = scratch
         self.choice: Choice | None = None
 
     def expand(self, buckets) -> Edges:
@@ -180,16 +192,13 @@ class _VerifyBuckets(beam.PTransform):
         )
 
     def _side_input(self, buckets, ids, nodes) -> Edges:
-        """Signatures of the candidates IDS as a dict on every worker; the shuffle carries ids only."""
+        """Signatures of the candidates IDS as a Lookup on every worker; the shuffle carries ids only."""
         candidates = ids | "CandidateSet" >> beam.combiners.ToSet()
-        signatures = beam.pvalue.AsDict(
-            nodes.read("candidates")
-            | "CandidateSignatures"
-            >> beam.FlatMap(
-                lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else [],
-                beam.pvalue.AsSingleton(candidates),
-            )
+        pairs = nodes.read("candidates") | "CandidateSignatures" >> beam.FlatMap(
+            lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else [],
+            beam.pvalue.AsSingleton(candidates),
         )
+        signatures = Lookup(pairs, self.scratch, "candidates").side
         verified = (
             buckets
             | "MemberIds" >> beam.Map(lambda g: g[1])
@@ -230,11 +239,12 @@ class _PackKeys(beam.DoFn):
     an exact key, a URL key and a key per LSH band, nearly all of them its own, and shuffling
     each as an element dominated the dedup graph's time and the runner's memory. Exact and URL
     keys are 128-bit (md5 of the normalised text, BLAKE2b of the URL key); band keys 64-bit,
-    as candidates are verified anyway.
+    as candidates are verified anyway. With DIRECTORY, each packed element is written there
+    and its SpillFile shuffled instead.
     """
 
-    def __init__(self, settings: DedupSettings, bands: int | None, rows: int | None):
-        self.settings, self.bands, self.rows = settings, bands, rows
+    def __init__(self, settings: DedupSettings, bands: int | None, rows: int | None, directory: str | None = None):
+        self.settings, self.bands, self.rows, self.directory = settings, bands, rows, directory
 
     def keys(self, n):
         s = self.settings
@@ -257,16 +267,18 @@ class _PackKeys(beam.DoFn):
                 keys.append((kind, k1, k2))
                 index.append(members.setdefault(n["id"], len(members)))
         for part, (keys, index, members) in parts.items():
-            yield (
-                part,
-                (np.array(keys, dtype=np.uint64).tobytes(), np.array(index, dtype=np.uint32).tobytes(), list(members)),
+            packed = (
+                np.array(keys, dtype=np.uint64).tobytes(),
+                np.array(index, dtype=np.uint32).tobytes(),
+                list(members),
             )
+            yield part, packed if self.directory is None else write_batch([packed], self.directory)
 
 
 def _shared_groups(kv):
     """(kind, members) for every key of a partition that two or more members share."""
     keys, members = [], []
-    for packed, index, ids in kv[1]:
+    for packed, index, ids in expand_spilled(kv[1]):
         keys.append(np.frombuffer(packed, dtype=np.uint64).reshape(-1, 3))
         members.extend(ids[i] for i in np.frombuffer(index, dtype=np.uint32))
     if not members:

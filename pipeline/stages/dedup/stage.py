@@ -86,11 +86,11 @@ class Deduplicate(Stage):
         s, scratch = self.settings, self.context.work_dir
         if s.join == "side_input":
             spilled = Spilled(nodes, scratch, "nodes")
-            return PackedEdges(s, self.bands, self.rows, spilled), SideInputJoin(spilled, scratch)
+            return PackedEdges(s, self.bands, self.rows, spilled, scratch), SideInputJoin(spilled, scratch)
         if s.join == "auto":
             spilled = Spilled(nodes, scratch, "nodes")
             limit = s.side_input_max_docs
-            return PackedEdges(s, self.bands, self.rows, spilled, limit), AutoJoin(spilled, scratch, limit)
+            return PackedEdges(s, self.bands, self.rows, spilled, scratch, limit), AutoJoin(spilled, scratch, limit)
         return PerKeyEdges(s, self.bands, self.rows), ShuffleJoin(nodes, fresh)
 
     def report(self) -> dict[str, Any]:

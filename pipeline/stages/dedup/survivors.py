@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 
 from rootstock.filters import dedup as d
+from rootstock.pipeline.beam.lookup import Lookup, LookupFn, WithLookup
 from rootstock.pipeline.beam.spill import ReadSpilled, Spilled, flatten_through_files, through_files
 from rootstock.pipeline.stages.base import REJECTED, rejected
 from rootstock.pipeline.stages.dedup.choice import Choice, Routed
@@ -57,7 +58,7 @@ class Survivors(beam.PTransform):
 
 
 class SideInputJoin(beam.PTransform):
-    """Roots and decisions as side inputs (`join: side_input`); NODES are read back from their spill.
+    """Roots and decisions as side inputs (`join: side_input`, Lookups); NODES are read back from their spill.
 
     SPILL_DOCUMENTS: pass the documents through files before they wait for the decisions
     (AutoJoin spills them itself, before its choice).
@@ -68,17 +69,20 @@ class SideInputJoin(beam.PTransform):
         self.nodes, self.scratch, self.spill_documents = nodes, scratch, spill_documents
 
     def expand(self, inputs) -> Decided:
-        roots = beam.pvalue.AsDict(inputs["membership"])
-        by_root = self.nodes.read("members") | "ByRoot" >> beam.FlatMap(
-            lambda n, roots: [(roots[n["id"]], _slim(n))] if n["id"] in roots else [], roots
+        roots = Lookup(inputs["membership"], self.scratch, "roots").side
+        by_root = self.nodes.read("members") | "ByRoot" >> beam.ParDo(
+            WithLookup(lambda n, roots: [(roots[n["id"]], _slim(n))] if n["id"] in roots else []), roots
         )
-        capped = inputs["capped"] | "CappedRoot" >> beam.Map(lambda kv, roots: (roots.get(kv[0], kv[0]), kv[1]), roots)
-        decisions = beam.pvalue.AsDict((by_root, capped) | "Survivors" >> Survivors() | "Pack" >> beam.Map(_packed))
+        capped = inputs["capped"] | "CappedRoot" >> beam.ParDo(
+            WithLookup(lambda kv, roots: [(roots.get(kv[0], kv[0]), kv[1])]), roots
+        )
+        packed = (by_root, capped) | "Survivors" >> Survivors() | "Pack" >> beam.Map(_packed)
+        decisions = Lookup(packed, self.scratch, "decisions").side
         documents = inputs["documents"]
         waiting = through_files(documents, self.scratch, "dedup") if self.spill_documents else documents
         applied = waiting | "Apply" >> beam.ParDo(_ApplySide(), decisions).with_outputs(REJECTED, main="kept")
-        kept_nodes = self.nodes.read("signatures") | "KeptNodes" >> beam.FlatMap(
-            lambda n, dec: [] if n.get("released") or _is_dropped(n, dec) else [n], decisions
+        kept_nodes = self.nodes.read("signatures") | "KeptNodes" >> beam.ParDo(
+            WithLookup(lambda n, dec: [] if n.get("released") or _is_dropped(n, dec) else [n]), decisions
         )
         return Decided(applied.kept, applied[REJECTED], kept_nodes)
 
@@ -205,11 +209,11 @@ class _Apply(beam.DoFn):
             yield _decide(doc, info[0] if info else None)
 
 
-class _ApplySide(beam.DoFn):
-    """Decisions as a side input: documents are not shuffled by id."""
+class _ApplySide(LookupFn):
+    """Decisions as a side input (a Lookup): documents are not shuffled by id."""
 
     def process(self, doc, decisions):
-        yield _decide(doc, _unpacked(doc["id"], decisions.get(doc["id"])))
+        yield _decide(doc, _unpacked(doc["id"], self.table(decisions).get(doc["id"])))
 
 
 def _is_dropped(node, decisions) -> bool:
