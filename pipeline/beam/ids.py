@@ -19,8 +19,8 @@ from rootstock.sources.records import UNKNOWN_LANGUAGE, stable_id
 # Field left on a renamed document (not a column; only counted), and the note it counts as.
 ID_RENAMED = "id_renamed"
 DUPLICATE_ID_NOTE = "input:duplicate_id"
-_RENAMED = "duplicate id"
-UNKNOWN_LANGUAGE_NOTE = "input:unknown_language"  # a record's language field named no language  # a fourth id part: no source/original-id id has it
+_RENAMED = "duplicate id"  # a fourth id part: no source/original-id id has it
+UNKNOWN_LANGUAGE_NOTE = "input:unknown_language"  # a record's language field named no language
 
 
 def renamed_id(doc: dict[str, Any]) -> str:
@@ -45,15 +45,17 @@ def read_notes(doc: dict[str, Any]) -> list[str]:
 class SharedIds(beam.PTransform):
     """Records (documents, or their light records) → a side input of the ids more than one has.
 
-    Only (id, count) pairs are shuffled, combined before the shuffle; the side input's size is
-    the number of collisions.
+    Only ids are shuffled; the side input's size is the number of collisions. A GroupByKey, not
+    a CombinePerKey(sum): nearly every id is unique, so combining before the shuffle saves
+    nothing, and the SDK's pre-combine table would hold up to a million ids per worker.
     """
 
     def expand(self, records):
         shared = (
             records
-            | "Ids" >> beam.Map(lambda doc: (doc["id"], 1))
-            | "CountIds" >> beam.CombinePerKey(sum)
+            | "Ids" >> beam.Map(lambda doc: (doc["id"], None))
+            | "ById" >> beam.GroupByKey()
+            | "Count" >> beam.MapTuple(lambda doc_id, seen: (doc_id, sum(1 for _ in seen)))
             | "Shared" >> beam.Filter(lambda kv: kv[1] > 1)
         )
         return beam.pvalue.AsDict(shared)

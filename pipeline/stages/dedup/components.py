@@ -51,11 +51,10 @@ class ConnectedComponents(beam.PTransform):
         edges = edges | "DistinctEdges" >> beam.Distinct()
         # Converged iff every component is a star around its smallest node: no node is both a
         # child and a parent, and no child has two parents.
-        as_child = edges | "ByChild" >> beam.Map(lambda e: (e[0], ("child", e[1])))
-        as_parent = edges | "ByParent" >> beam.Map(lambda e: (e[1], ("parent", e[0])))
+        # Both roles of an edge from one step: a Flatten of two would be held whole by the local runner.
         unfinished = (
-            (as_child, as_parent)
-            | "Roles" >> beam.Flatten()
+            edges
+            | "Roles" >> beam.FlatMap(lambda e: [(e[0], ("child", e[1])), (e[1], ("parent", e[0]))])
             | "RolesByNode" >> beam.GroupByKey()
             | "NotStar" >> beam.Map(lambda kv: int(_not_star(kv[1])))
             | "CountNotStar" >> beam.CombineGlobally(sum)
