@@ -26,7 +26,7 @@ import numpy as np
 
 from rootstock.filters import dedup as d
 from rootstock.filters.minhash import band_keys
-from rootstock.pipeline.beam.lookup import Lookup, LookupFn
+from rootstock.pipeline.beam.lookup import Lookup, LookupFn, WithLookup
 from rootstock.pipeline.beam.spill import Spilled, expand_spilled, spill_dir, spill_enabled, write_batch
 from rootstock.pipeline.stages.dedup.choice import Choice, Routed
 from rootstock.pipeline.stages.dedup.packing import PARTITIONS, batches
@@ -176,9 +176,9 @@ class _VerifyBuckets(beam.PTransform):
         self.choice: Choice | None = None
 
     def expand(self, buckets) -> Edges:
-        if self.max_side is None:
-            return self._side_input(buckets, buckets | "CandidateIds" >> beam.FlatMap(lambda g: g[1]), self.nodes)
         ids = buckets | "CandidateIds" >> beam.FlatMap(lambda g: g[1]) | "DistinctCandidates" >> beam.Distinct()
+        if self.max_side is None:
+            return self._side_input(buckets, ids, self.nodes)
         choice = self.choice = Choice("verify", ids, self.max_side)
         side = self._side_input(
             choice.keep(buckets, True, "SideBuckets"),
@@ -192,11 +192,10 @@ class _VerifyBuckets(beam.PTransform):
         )
 
     def _side_input(self, buckets, ids, nodes) -> Edges:
-        """Signatures of the candidates IDS as a Lookup on every worker; the shuffle carries ids only."""
-        candidates = ids | "CandidateSet" >> beam.combiners.ToSet()
-        pairs = nodes.read("candidates") | "CandidateSignatures" >> beam.FlatMap(
-            lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else [],
-            beam.pvalue.AsSingleton(candidates),
+        """Signatures of the (distinct) candidates IDS as a Lookup on every worker; the shuffle carries ids only."""
+        candidates = Lookup(ids | "CandidateKeys" >> beam.Map(lambda i: (i, None)), self.scratch, "candidate-ids")
+        pairs = nodes.read("candidates") | "CandidateSignatures" >> beam.ParDo(
+            WithLookup(lambda n, ids: [(n["id"], n["signature"])] if n["id"] in ids else []), candidates.side
         )
         signatures = Lookup(pairs, self.scratch, "candidates").side
         verified = (
