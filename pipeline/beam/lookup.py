@@ -14,7 +14,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from rootstock.pipeline.beam.spill import SpillFile, read_batch, spill_dir, spill_enabled, write_batch
+from rootstock.pipeline.beam.spill import read_batch, spill_dir, spill_enabled, write_batch
 
 BATCH_ENTRIES = 2000
 
@@ -51,7 +51,7 @@ class LookupFn(beam.DoFn):
         if built is None or built[0] is not side:
             table: dict = {}
             for ref in side:
-                table.update(read_batch(ref) if isinstance(ref, SpillFile) else ref)
+                table.update(read_batch(ref))
             built = self._tables[id(side)] = (side, table)
         return built[1]
 
