@@ -122,3 +122,25 @@ def test_a_lookup_table_is_a_dict_side_input_or_its_spill_files(tmp_path: Path, 
         assert_that(found, equal_to(sorted(table.items())))
     files = list((tmp_path / "spill").glob("table-*/*.pkl"))
     assert len(files) >= 5 if spill == "always" else not files
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_lookup_table_outlives_a_bundle_only_on_a_distributed_runner(tmp_path: Path, keep: bool):
+    """Local runners: one bundle per worker and stage, the table goes with it (no later step
+    carries it). Distributed runners (`--spill=always`): many small bundles, built once."""
+    from rootstock.pipeline.beam.lookup import TableFile, WithLookup
+    from rootstock.pipeline.beam.spill import write_batch
+
+    refs = [TableFile(write_batch([(f"k{i}", i) for i in range(j, 100, 4)], str(tmp_path)), keep) for j in range(4)]
+    fn = WithLookup(lambda key, table: [table[key]])
+    fn.setup()
+    assert list(fn.process("k42", refs)) == [42]
+    fn.finish_bundle()
+    for ref in refs:
+        Path(ref.file.path).unlink()
+    again = list(refs)  # the next bundle's side input: another list of the same files
+    if keep:
+        assert list(fn.process("k97", again)) == [97]
+    else:
+        with pytest.raises(FileNotFoundError, match="spilled batch of 25 documents is gone"):
+            list(fn.process("k97", again))

@@ -50,6 +50,12 @@ def spill_enabled(pipeline: beam.Pipeline) -> bool:
     mode = options.view_as(SpillOptions).spill
     if mode != "auto":
         return mode == "always"
+    return local_runner(pipeline)
+
+
+def local_runner(pipeline: beam.Pipeline) -> bool:
+    """Whether the pipeline runs on a local runner, whose barriers live in its own memory."""
+    options = pipeline.options or PipelineOptions()
     runner = (options.view_as(StandardOptions).runner or "FnApiRunner").rsplit(".", 1)[-1]
     if runner == "PortableRunner":  # the embedded job service runs an FnApiRunner in this process
         return options.view_as(PortableOptions).job_endpoint == "embed"
