@@ -292,7 +292,7 @@ def _status(pid: int, field: str = "VmHWM") -> int:
 
 # Runs the CLI with FnApiRunner's bundle logger on: a line per bundle naming its stage, with a time.
 _LOGGED_RUN = """
-import logging, sys, time
+import logging, sys
 handler = logging.FileHandler(sys.argv[1])
 handler.setFormatter(logging.Formatter("%(created)f %(message)s"))
 logger = logging.getLogger("apache_beam.runners.portability.fn_api_runner.fn_runner.run_bundle")

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import apache_beam as beam
 
-from rootstock.pipeline.beam.spill import SpillFile, local_runner, read_batch, spill_dir, spill_enabled, write_batch
+from rootstock.pipeline.beam.spill import SpillDocs, SpillFile, local_runner, read_batch, spill_dir, spill_enabled
 
 BATCH_ENTRIES = 2000
 
@@ -34,15 +34,11 @@ class Lookup:
 
     def __init__(self, pairs: beam.PCollection, scratch: str, name: str):
         if spill_enabled(pairs.pipeline):
-            batches = beam.BatchElements(
-                min_batch_size=BATCH_ENTRIES, max_batch_size=BATCH_ENTRIES, record_metrics=False
-            )
             keep = not local_runner(pairs.pipeline)
             refs = (
                 pairs
-                | f"Batch[{name}]" >> batches
-                | f"Spill[{name}]"
-                >> beam.Map(lambda batch, d: TableFile(write_batch(batch, d), keep), spill_dir(scratch, name))
+                | f"Spill[{name}]" >> SpillDocs(spill_dir(scratch, name), BATCH_ENTRIES, weigh_text=False)
+                | f"Tables[{name}]" >> beam.Map(TableFile, keep)
             )
             self.side = beam.pvalue.AsList(refs)
         else:

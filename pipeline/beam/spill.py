@@ -107,23 +107,22 @@ def expand_spilled(values: Iterable[Any]):
 
 
 class SpillDocs(beam.PTransform):
-    """Documents → SpillFile references, one per batch of ≤ BATCH_DOCS documents and ≈ BATCH_BYTES of text."""
+    """Documents → SpillFile references, one per batch of ≤ BATCH_DOCS documents and ≈ BATCH_BYTES
+    of text. With BATCH and WEIGH_TEXT=False, any picklable elements in batches of BATCH."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, batch: int | None = None, weigh_text: bool = True):
         super().__init__()
-        self.directory, self.batch = directory, BATCH_DOCS
+        self.directory, self.batch, self.weigh_text = directory, batch or BATCH_DOCS, weigh_text
 
     def expand(self, docs):
         # A document weighs 1, or more if its text is longer than a batch's share of BATCH_BYTES.
         share = BATCH_BYTES // self.batch
+        weigh = (lambda doc: 1 + len(doc.get("text") or "") // share) if self.weigh_text else (lambda _: 1)
         return (
             docs
             | "Batches"
             >> beam.BatchElements(
-                min_batch_size=self.batch,
-                max_batch_size=self.batch,
-                record_metrics=False,
-                element_size_fn=lambda doc: 1 + len(doc.get("text") or "") // share,
+                min_batch_size=self.batch, max_batch_size=self.batch, record_metrics=False, element_size_fn=weigh
             )
             | "WriteBatches" >> beam.Map(write_batch, self.directory)
         )
